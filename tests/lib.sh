@@ -1,0 +1,76 @@
+# Shared helpers for the shell integration tests: TAP output, skips, users.
+#
+# Each test file sources this, calls `ok`/`fail`/`skip` (or `check CMD...`)
+# once per assertion, and ends with `done_testing`.  The automake TAP driver
+# counts every line.  Run from `make check` (which sets NSCELL, NSCELL_SHIM,
+# SRCDIR, BUILDDIR) or by hand with those set.
+
+: "${SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${BUILDDIR:=$SRCDIR}"
+: "${NSCELL:=$BUILDDIR/nscell}"
+: "${NSCELL_SHIM:=$BUILDDIR/nscell-shim}"
+export SRCDIR BUILDDIR NSCELL NSCELL_SHIM
+
+_tap_n=0
+_tap_failed=0
+
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+fail() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - # SKIP $*"; }
+diag() { printf '# %s\n' "$@"; }
+
+# check DESCRIPTION CMD...: ok when CMD exits 0, else fail with its output
+check() {
+	local desc=$1; shift
+	local out
+	if out=$("$@" 2>&1); then ok "$desc"; else fail "$desc"; printf '%s\n' "$out" | sed 's/^/#   /' | head -20; fi
+}
+
+# check_fails DESCRIPTION STATUS CMD...: ok when CMD exits with STATUS
+check_status() {
+	local desc=$1 want=$2; shift 2
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" = "$want" ]; then ok "$desc"; else fail "$desc (exit $rc, wanted $want)"; printf '%s\n' "$out" | sed 's/^/#   /' | head -20; fi
+}
+
+# contains DESCRIPTION HAYSTACK NEEDLE
+contains() {
+	case "$2" in *"$3"*) ok "$1" ;; *) fail "$1"; diag "wanted '$3' in:"; printf '%s\n' "$2" | sed 's/^/#   /' | head -20 ;; esac
+}
+lacks() {
+	case "$2" in *"$3"*) fail "$1"; diag "did not want '$3' in:"; printf '%s\n' "$2" | sed 's/^/#   /' | head -20 ;; *) ok "$1" ;; esac
+}
+
+done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; exit $?; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# A scratch directory removed at exit.
+scratch() {
+	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/nscell-test.XXXXXX")
+	chmod 755 "$SCRATCH"
+	trap 'rm -rf "$SCRATCH"' EXIT
+}
+
+# ensure_user NAME: create a local test user with a home (root only).
+# Prints nothing; returns non-zero when it cannot.
+ensure_user() {
+	id "$1" >/dev/null 2>&1 && return 0
+	is_root || return 1
+	useradd -m -s /bin/sh "$1" >/dev/null 2>&1 || id "$1" >/dev/null 2>&1
+}
+
+# as_user NAME CMD...: run CMD as an unprivileged user, with no caps
+as_user() {
+	local u=$1; shift
+	setpriv --reuid="$u" --regid="$u" --init-groups --inh-caps=-all --bounding-set=-all -- "$@"
+}
+
+# The validator of OCI config.json files (python3-jsonschema from Debian).
+OCI_SCHEMA_DIR=/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema
+oci_validate() {
+	/usr/bin/python3 "$SRCDIR/tests/oci_validate.py" "$OCI_SCHEMA_DIR/config-schema.json" "$@"
+}
+
+host_mounts() { cut -d' ' -f5 /proc/self/mountinfo | sort; }

@@ -1,0 +1,59 @@
+/* nscell.conf: the web server's settings, mirrored.
+ *
+ *   # comment
+ *   template = server.tpl          # server template, relative to this file
+ *   state_dir = /run/nscell
+ *   tmp_dir = $HOMEDIR/.nscell      # base of disk-backed tmp dirs
+ *   persist = no
+ *   cgroup_parent = nscell
+ *   memory_max = 512M
+ *   pids_max = 256
+ *   cpu_max = 50000 100000           # quota period, microseconds
+ *   [vhost example.com]
+ *   mode = on | off | inherit
+ *   template = example.tpl
+ */
+#ifndef NSCELL_CONF_H
+#define NSCELL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "plan.h"
+
+enum conf_vhost_mode { CONF_VHOST_INHERIT, CONF_VHOST_OFF, CONF_VHOST_ON };
+
+struct conf_vhost {
+	char *name;
+	enum conf_vhost_mode mode;
+	char *template; /* absolute (resolved against the conf's directory) or NULL */
+	unsigned line;
+};
+
+struct nscell_conf {
+	char *file;            /* NULL when no file was read */
+	char *server_template; /* absolute or NULL (built-in default) */
+	char *state_dir;       /* default /run/nscell */
+	char *tmp_dir;         /* pattern, default $HOMEDIR/.nscell */
+	bool persist;
+	struct plan_cgroup cgroup;
+	struct conf_vhost *vhosts;
+	size_t nvhosts;
+};
+
+#ifndef NSCELL_DEFAULT_CONF
+#define NSCELL_DEFAULT_CONF "/etc/nscell/nscell.conf"
+#endif
+
+void conf_init(struct nscell_conf *c);
+void conf_free(struct nscell_conf *c);
+/* Read path; a missing file is fine when !must_exist (defaults stay).
+ * Errors go to d with FILE:LINE:COL.  Returns -1 on any error. */
+int conf_load(struct nscell_conf *c, const char *path, bool must_exist, struct diags *d);
+const struct conf_vhost *conf_find_vhost(const struct nscell_conf *c, const char *name);
+/* "512M", "1G", "4096" → bytes; -1 when malformed */
+int64_t conf_parse_size(const char *s);
+
+#endif

@@ -1,0 +1,26 @@
+/* The sandbox user: looked up through NSS, and the generated passwd/group. */
+#ifndef NSCELL_IDENTITY_H
+#define NSCELL_IDENTITY_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "plan.h"
+
+/* Look up USER (a name or a numeric uid) through getpwnam_r/getpwuid_r and
+ * fill id, supplementary groups from getgrouplist.  Unknown user: error
+ * "unknown user 'x'".  A home of "/" or a relative home is refused. */
+int identity_lookup(struct plan_identity *id, const char *user, nscell_error_t *err);
+/* The default user: the caller itself when unprivileged, "nobody" for root. */
+const char *identity_default_user(void);
+void identity_free(struct plan_identity *id);
+
+/* Generated /etc/passwd: the user's own entry, then each extra name (a user
+ * name; unknown → error).  No line-length limit.  *out is malloc'd. */
+int identity_passwd_file(const struct plan_identity *id, char *const *extra, char **out,
+			 size_t *len, nscell_error_t *err);
+/* Generated /etc/group: the user's primary group, then each extra name. */
+int identity_group_file(const struct plan_identity *id, char *const *extra, char **out,
+			size_t *len, nscell_error_t *err);
+
+#endif

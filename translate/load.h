@@ -1,0 +1,35 @@
+/* Options of the CLI contract → a resolved plan.  Shared by nscell and
+ * nscell-shim so that both see exactly the same sandbox. */
+#ifndef NSCELL_LOAD_H
+#define NSCELL_LOAD_H
+
+#include <stdbool.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "error.h"
+#include "plan.h"
+
+struct load_opts {
+	const char *conf_path;   /* -C; NULL = NSCELL_DEFAULT_CONF, missing is fine */
+	const char *server_tpl;  /* -f; NULL = conf's template or the built-in default */
+	const char *vhost_tpl;   /* -2; NULL = the vhost's template from the conf */
+	const char *vhost;       /* -s; unknown vhost is an error */
+	const char *user;        /* -u; NULL = identity_default_user() */
+	char *const *argv;       /* command; NULL = the user's shell */
+	char *const *env;        /* base environment; NULL = a minimal PATH */
+	const char *cwd;         /* -d; NULL = home */
+	bool rootless;           /* unprivileged caller (or --rootless) */
+	bool check_sources;      /* stat sources (true for run/translate/export) */
+};
+
+/* Everything from reading nscell.conf to plan_sort.  Template problems are
+ * in d (print them with diags_print); the summary is in err. */
+int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
+	      struct diags *d, nscell_error_t *err);
+
+/* The environment of the sandboxed command: base (or PATH only) with HOME,
+ * USER, LOGNAME and SHELL set for the user. */
+char **load_process_env(const struct plan_identity *id, char *const *base);
+
+#endif

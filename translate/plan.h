@@ -1,0 +1,141 @@
+/* The sandbox plan: the one structure every back end consumes.
+ *
+ * Front ends (templates, config.json) produce a plan; back ends (config.json,
+ * bundle, shim, JSON dump) consume one.  A plan is resolved: every path is
+ * absolute and normalised, no symbol is left, the user is looked up, and the
+ * mount list is ordered so that executing it front to back is correct
+ * (parents before children, remount-ro last). */
+#ifndef NSCELL_PLAN_H
+#define NSCELL_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Where an entry came from: "server.conf:12:1" (file interned in the plan). */
+struct plan_origin {
+	const char *file; /* NULL for entries nscell adds itself */
+	unsigned line, col;
+};
+
+enum plan_op {
+	PLAN_BIND,        /* bind host src at dst (recursive) */
+	PLAN_TMP,         /* disk-backed per-user dir: host src, created as the user, bound at dst */
+	PLAN_TMPFS,       /* memory-backed dir at dst, writable by the user (see mode) */
+	PLAN_PROC,        /* procfs of the sandbox's pid namespace */
+	PLAN_MQUEUE,      /* mqueue of the sandbox's ipc namespace */
+	PLAN_DEV,         /* minimal /dev: null zero full random urandom tty, pts, shm, fd links */
+	PLAN_DIR,         /* empty directory at dst (mode), owned by the user */
+	PLAN_SYMLINK,     /* symlink at dst pointing to src, src kept as written */
+	PLAN_COPY,        /* copy host file src to dst, keeping its mode */
+	PLAN_FILE,        /* generated file (data, len) at dst with mode */
+	PLAN_MASK,        /* hide dst: an excluded path below a bind */
+	PLAN_REMOUNT_RO,  /* make dst and everything below it read-only */
+};
+
+/* flags of a plan_mount */
+enum {
+	PLAN_F_RO = 1u << 0,       /* read-only */
+	PLAN_F_DEVICES = 1u << 1,  /* dev-bind: device nodes work (no nodev) */
+	PLAN_F_TRY = 1u << 2,      /* a missing source is skipped, not an error */
+	PLAN_F_USER_PATH = 1u << 3,/* src lies in a user-controlled tree: never follow symlinks there */
+};
+
+struct plan_mount {
+	enum plan_op op;
+	unsigned flags;
+	char *src;   /* absolute host path, symlink target as written, or NULL */
+	char *dst;   /* absolute normalised path inside the sandbox */
+	mode_t mode; /* DIR, TMPFS, FILE: permission bits; 0 elsewhere */
+	char *data;  /* FILE: contents (not NUL-terminated necessarily) */
+	size_t len;
+	struct plan_origin origin;
+};
+
+/* namespaces to create; those not set are shared with the caller */
+enum {
+	PLAN_NS_MOUNT = 1u << 0,
+	PLAN_NS_PID = 1u << 1,
+	PLAN_NS_IPC = 1u << 2,
+	PLAN_NS_UTS = 1u << 3,
+	PLAN_NS_USER = 1u << 4,
+	PLAN_NS_CGROUP = 1u << 5,
+	PLAN_NS_NET = 1u << 6,
+};
+
+struct plan_identity {
+	char *user, *group; /* names */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;      /* supplementary groups, from the group database */
+	size_t ngroups;
+	char *home, *shell;
+};
+
+struct plan_process {
+	char **argv; /* NULL-terminated; NULL means the user's shell */
+	char **env;  /* NULL-terminated, complete environment of the command */
+	char *cwd;   /* absolute path inside the sandbox; default home */
+};
+
+/* cgroup limits; 0 = no limit set */
+struct plan_cgroup {
+	char *parent;          /* cgroup parent below the hierarchy root, e.g. "nscell" */
+	int64_t memory_max;    /* bytes */
+	int64_t pids_max;
+	int64_t cpu_quota_us;  /* per period */
+	int64_t cpu_period_us;
+};
+
+struct plan {
+	struct plan_mount *mounts;
+	size_t nmounts, cap_mounts;
+	unsigned namespaces;       /* PLAN_NS_* */
+	char *hostname;            /* NULL: keep the host's name (in a new uts ns) */
+	struct plan_identity id;
+	struct plan_process proc;
+	struct plan_cgroup cgroup;
+	bool rootless;             /* made for an unprivileged caller launching for itself */
+	char *rootfs;              /* NULL: a fresh empty root (templates); else a bundle's rootfs */
+	bool rootfs_readonly;
+	char *vhost;               /* NULL when none */
+	char **files;              /* template/config files that made this plan, interned */
+	size_t nfiles;
+};
+
+void plan_init(struct plan *p);
+void plan_free(struct plan *p);
+
+/* Intern a file name; the returned pointer lives as long as the plan. */
+const char *plan_intern_file(struct plan *p, const char *file);
+
+/* Append a mount (strings copied; data copied when len > 0).  Returns the
+ * new entry or NULL on allocation failure. */
+struct plan_mount *plan_add_mount(struct plan *p, enum plan_op op, unsigned flags,
+				  const char *src, const char *dst, mode_t mode,
+				  const struct plan_origin *origin);
+int plan_mount_set_data(struct plan_mount *m, const char *data, size_t len);
+
+/* Find the entry with this destination, or NULL. */
+struct plan_mount *plan_find_dst(struct plan *p, const char *dst);
+void plan_remove_mount(struct plan *p, size_t index);
+
+/* Order the mounts for execution: stable, parents before children, masks
+ * after the bind they cover, remount-ro after everything. */
+void plan_sort(struct plan *p);
+
+/* Copy a NULL-terminated string vector; NULL in, NULL out. */
+char **plan_strv_dup(char *const *v);
+void plan_strv_free(char **v);
+size_t plan_strv_len(char *const *v);
+
+/* "server.conf:12:3" or "built-in" into buf */
+const char *plan_origin_str(const struct plan_origin *o, char *buf, size_t size);
+
+const char *plan_op_name(enum plan_op op);
+int plan_op_from_name(const char *name, enum plan_op *op);
+
+#endif

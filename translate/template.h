@@ -1,0 +1,59 @@
+/* The LiteSpeed "namespace containers" template language: lexing and parsing.
+ *
+ * Parsing turns a file into a list of entries, symbols still unexpanded;
+ * translate/resolve.c expands them for one user and builds the plan.
+ * Every problem goes into a struct diags with FILE:LINE:COL. */
+#ifndef NSCELL_TEMPLATE_H
+#define NSCELL_TEMPLATE_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+enum tpl_cmd {
+	TPL_BIND, TPL_BIND_TRY,
+	TPL_RO_BIND, TPL_RO_BIND_TRY,
+	TPL_DEV_BIND, TPL_DEV_BIND_TRY,
+	TPL_COPY, TPL_COPY_TRY,
+	TPL_DEV, TPL_DIR, TPL_HOSTNAME, TPL_MQUEUE, TPL_PROC,
+	TPL_REMOUNT_RO, TPL_SYMLINK, TPL_TMP, TPL_TMPFS,
+	TPL_NO_UNSHARE_USER,
+	TPL_PASSWD,   /* $PASSWD [DEST] [names...]: generated /etc/passwd */
+	TPL_GROUP,    /* $GROUP [DEST] [names...]: generated /etc/group */
+	TPL_EXCLUDE,  /* !PATH below the preceding bind */
+};
+
+struct tpl_entry {
+	enum tpl_cmd cmd;
+	char *src;      /* as written (symbols unexpanded); NULL when the command takes none */
+	char *dst;      /* as written; NULL means "same as src" for binds/copies */
+	char **names;   /* $PASSWD/$GROUP extra names, NULL-terminated or NULL */
+	const char *file; /* points into struct tpl.file */
+	unsigned line, col;       /* of the line's first token */
+	unsigned src_col, dst_col;
+};
+
+struct tpl {
+	char *file;  /* path as given, or "built-in" */
+	char *dir;   /* directory of the file, for relative names; NULL for built-in */
+	struct tpl_entry *v;
+	size_t n, cap;
+};
+
+void tpl_init(struct tpl *t);
+void tpl_free(struct tpl *t);
+
+/* Parse a whole buffer.  Errors and warnings go to d; entries with errors
+ * are left out.  Returns 0 if no error was found, -1 otherwise. */
+int tpl_parse_buffer(struct tpl *t, const char *name, const char *buf, size_t len,
+		     struct diags *d);
+/* Read and parse a file (an unreadable file is one error naming it). */
+int tpl_parse_file(struct tpl *t, const char *path, struct diags *d);
+/* The built-in default template (translate/default.tpl compiled in). */
+int tpl_parse_default(struct tpl *t, struct diags *d);
+
+const char *tpl_cmd_name(enum tpl_cmd cmd);
+
+extern const char nscell_default_template[];
+
+#endif
