@@ -12,6 +12,13 @@
  *   [vhost example.com]
  *   mode = on | off | inherit
  *   template = example.tpl
+ *
+ * A value may be quoted ("..." or '...').  `#` begins a comment at the
+ * start of a line or after a blank.  Sizes take K, M, G, T (powers of
+ * 1024); "max" means no limit.  cpu_max's period defaults to 100000.  An
+ * unknown key, section or value is an error with FILE:LINE:COL; a key set
+ * twice is a warning (the last one counts).  NSCELL_STATE_DIR in the
+ * environment overrides state_dir.
  */
 #ifndef NSCELL_CONF_H
 #define NSCELL_CONF_H
@@ -32,6 +39,8 @@ struct conf_vhost {
 	unsigned line;
 };
 
+/* conf_init zeroes the structure (it allocates nothing); conf_load fills in
+ * the defaults, so after it every string below except the templates is set. */
 struct nscell_conf {
 	char *file;            /* NULL when no file was read */
 	char *server_template; /* absolute or NULL (built-in default) */
@@ -41,6 +50,7 @@ struct nscell_conf {
 	struct plan_cgroup cgroup;
 	struct conf_vhost *vhosts;
 	size_t nvhosts;
+	bool loaded;           /* conf_load ran (even if no file was there) */
 };
 
 #ifndef NSCELL_DEFAULT_CONF
@@ -49,7 +59,8 @@ struct nscell_conf {
 
 void conf_init(struct nscell_conf *c);
 void conf_free(struct nscell_conf *c);
-/* Read path; a missing file is fine when !must_exist (defaults stay).
+/* Read path (NULL: NSCELL_DEFAULT_CONF); a missing file is fine when
+ * !must_exist (defaults stay).
  * Errors go to d with FILE:LINE:COL.  Returns -1 on any error. */
 int conf_load(struct nscell_conf *c, const char *path, bool must_exist, struct diags *d);
 const struct conf_vhost *conf_find_vhost(const struct nscell_conf *c, const char *name);

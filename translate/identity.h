@@ -2,6 +2,7 @@
 #ifndef NSCELL_IDENTITY_H
 #define NSCELL_IDENTITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -9,17 +10,24 @@
 
 /* Look up USER (a name or a numeric uid) through getpwnam_r/getpwuid_r and
  * fill id, supplementary groups from getgrouplist.  Unknown user: error
- * "unknown user 'x'".  A home of "/" or a relative home is refused. */
+ * "unknown user 'x'".  A home of "/" or a relative home is refused.  An
+ * empty shell becomes /bin/sh; a primary group missing from the group
+ * database is named by its number. */
 int identity_lookup(struct plan_identity *id, const char *user, nscell_error_t *err);
 /* The default user: the caller itself when unprivileged, "nobody" for root. */
 const char *identity_default_user(void);
 void identity_free(struct plan_identity *id);
 
+/* Whether a user (group) of that name exists; -1 with err on lookup failure. */
+int identity_user_exists(const char *name, nscell_error_t *err);
+int identity_group_exists(const char *name, nscell_error_t *err);
+
 /* Generated /etc/passwd: the user's own entry, then each extra name (a user
  * name; unknown → error).  No line-length limit.  *out is malloc'd. */
 int identity_passwd_file(const struct plan_identity *id, char *const *extra, char **out,
 			 size_t *len, nscell_error_t *err);
-/* Generated /etc/group: the user's primary group, then each extra name. */
+/* Generated /etc/group: the user's primary group, then each extra name.
+ * Member lists name only the sandbox user (other users stay private). */
 int identity_group_file(const struct plan_identity *id, char *const *extra, char **out,
 			size_t *len, nscell_error_t *err);
 

@@ -24,7 +24,16 @@ struct load_opts {
 };
 
 /* Everything from reading nscell.conf to plan_sort.  Template problems are
- * in d (print them with diags_print); the summary is in err. */
+ * in d (print them with diags_print); the summary is in err: the first
+ * error as "FILE:LINE:COL: message".
+ *
+ * p is initialised here (plan_free it afterwards, even on failure).  conf
+ * must be conf_init'ed (or zeroed); it is loaded here unless already
+ * loaded, and the caller conf_free's it.  When the vhost's mode is off,
+ * p->sandbox_off is set and p has no mounts (identity, process and cgroup
+ * are still filled in: the command runs as the user, unsandboxed).
+ * Without a command (o->argv NULL) argv is the user's shell, [shell].
+ * p->files lists nscell.conf (when one was read), then each template. */
 int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
 	      struct diags *d, nscell_error_t *err);
 

@@ -228,12 +228,13 @@ void plan_strv_free(char **v)
 
 const char *plan_origin_str(const struct plan_origin *o, char *buf, size_t size)
 {
-	if (!o || !o->file)
-		snprintf(buf, size, "built-in");
+	const char *file = o && o->file ? o->file : "built-in";
+	if (!o || !o->line)
+		snprintf(buf, size, "%s", file);
 	else if (o->col)
-		snprintf(buf, size, "%s:%u:%u", o->file, o->line, o->col);
+		snprintf(buf, size, "%s:%u:%u", file, o->line, o->col);
 	else
-		snprintf(buf, size, "%s:%u", o->file, o->line);
+		snprintf(buf, size, "%s:%u", file, o->line);
 	return buf;
 }
 

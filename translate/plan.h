@@ -104,6 +104,7 @@ struct plan {
 	char *vhost;               /* NULL when none */
 	char **files;              /* template/config files that made this plan, interned */
 	size_t nfiles;
+	bool sandbox_off;          /* the vhost's mode is off: run without a sandbox (no mounts) */
 };
 
 void plan_init(struct plan *p);

@@ -1,0 +1,296 @@
+/* The sandbox user, from NSS (files, LDAP, sssd alike), and the passwd and
+ * group files the sandbox gets instead of the host's. */
+#include "identity.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* NSS buffers grow until the entry fits: no line-length limit, but a bound
+ * so that a broken NSS module cannot eat the memory. */
+#define NSS_BUF_MAX (64u << 20)
+
+static bool nss_not_found(int r)
+{
+	/* what getpwnam_r(3) lists as "not found" */
+	return r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM;
+}
+
+/* by name when name != NULL, else by uid.  1 found, 0 not, -1 error. */
+static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf,
+		  nscell_error_t *err)
+{
+	for (size_t size = 1024;; size *= 2) {
+		char *b = realloc(*buf, size);
+		if (!b)
+			return nscell_error_errno(err, ENOMEM, "looking up a user");
+		*buf = b;
+		struct passwd *res = NULL;
+		int r = name ? getpwnam_r(name, pw, b, size, &res) :
+			       getpwuid_r(uid, pw, b, size, &res);
+		if (r == ERANGE && size < NSS_BUF_MAX)
+			continue;
+		if (res)
+			return 1;
+		if (nss_not_found(r))
+			return 0;
+		if (name)
+			return nscell_error_errno(err, r, "looking up user '%s'", name);
+		return nscell_error_errno(err, r, "looking up uid %u", (unsigned)uid);
+	}
+}
+
+static int gr_get(const char *name, gid_t gid, struct group *gr, char **buf,
+		  nscell_error_t *err)
+{
+	for (size_t size = 1024;; size *= 2) {
+		char *b = realloc(*buf, size);
+		if (!b)
+			return nscell_error_errno(err, ENOMEM, "looking up a group");
+		*buf = b;
+		struct group *res = NULL;
+		int r = name ? getgrnam_r(name, gr, b, size, &res) :
+			       getgrgid_r(gid, gr, b, size, &res);
+		if (r == ERANGE && size < NSS_BUF_MAX)
+			continue;
+		if (res)
+			return 1;
+		if (nss_not_found(r))
+			return 0;
+		if (name)
+			return nscell_error_errno(err, r, "looking up group '%s'", name);
+		return nscell_error_errno(err, r, "looking up gid %u", (unsigned)gid);
+	}
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+void identity_free(struct plan_identity *id)
+{
+	free(id->user);
+	free(id->group);
+	free(id->groups);
+	free(id->home);
+	free(id->shell);
+	memset(id, 0, sizeof *id);
+}
+
+static int lookup_groups(struct plan_identity *id, nscell_error_t *err)
+{
+	int n = 16;
+	for (;;) {
+		gid_t *v = realloc(id->groups, (size_t)n * sizeof *v);
+		if (!v)
+			return nscell_error_errno(err, ENOMEM, "groups of '%s'", id->user);
+		id->groups = v;
+		int got = n;
+		if (getgrouplist(id->user, id->gid, v, &got) >= 0) {
+			id->ngroups = (size_t)got;
+			return 0;
+		}
+		if (got <= n) {
+			if (n >= 65536)
+				return nscell_error_set(err, 0, "groups of '%s': too many", id->user);
+			got = n * 2;
+		}
+		n = got;
+	}
+}
+
+static int fill_identity(struct plan_identity *id, const struct passwd *pw, nscell_error_t *err)
+{
+	size_t hlen = strlen(pw->pw_dir);
+	while (hlen > 1 && pw->pw_dir[hlen - 1] == '/')
+		hlen--;
+	if (pw->pw_dir[0] != '/')
+		return nscell_error_set(err, 0, "user '%s' has a relative home '%s': refused",
+					pw->pw_name, pw->pw_dir);
+	if (hlen == 1)
+		return nscell_error_set(err, 0,
+					"user '%s' has home '/': refused (the sandbox would hold the whole host)",
+					pw->pw_name);
+	id->user = strdup(pw->pw_name);
+	id->uid = pw->pw_uid;
+	id->gid = pw->pw_gid;
+	id->home = strndup(pw->pw_dir, hlen);
+	id->shell = strdup(pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
+	if (!id->user || !id->home || !id->shell)
+		return nscell_error_errno(err, ENOMEM, "user '%s'", pw->pw_name);
+
+	_cleanup_free_ char *buf = NULL;
+	struct group gr;
+	int r = gr_get(NULL, id->gid, &gr, &buf, err);
+	if (r < 0)
+		return -1;
+	if (r)
+		id->group = strdup(gr.gr_name);
+	else if (asprintf(&id->group, "%u", (unsigned)id->gid) < 0)
+		id->group = NULL;
+	if (!id->group)
+		return nscell_error_errno(err, ENOMEM, "user '%s'", pw->pw_name);
+	return lookup_groups(id, err);
+}
+
+int identity_lookup(struct plan_identity *id, const char *user, nscell_error_t *err)
+{
+	memset(id, 0, sizeof *id);
+	if (!user || !*user)
+		return nscell_error_set(err, 0, "empty user name");
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	int r = pw_get(user, 0, &pw, &buf, err);
+	if (r == 0 && all_digits(user)) {
+		errno = 0;
+		char *end;
+		unsigned long uid = strtoul(user, &end, 10);
+		if (errno == 0 && uid < (uid_t)-1)
+			r = pw_get(NULL, (uid_t)uid, &pw, &buf, err);
+	}
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return nscell_error_set(err, 0, "unknown user '%s'", user);
+	if (fill_identity(id, &pw, err) < 0) {
+		identity_free(id);
+		return -1;
+	}
+	return 0;
+}
+
+const char *identity_default_user(void)
+{
+	static char name[256];
+	uid_t uid = geteuid();
+	if (uid == 0)
+		return "nobody";
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	if (pw_get(NULL, uid, &pw, &buf, NULL) == 1 && strlen(pw.pw_name) < sizeof name)
+		snprintf(name, sizeof name, "%s", pw.pw_name);
+	else
+		snprintf(name, sizeof name, "%u", (unsigned)uid);
+	return name;
+}
+
+int identity_user_exists(const char *name, nscell_error_t *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	return pw_get(name, 0, &pw, &buf, err);
+}
+
+int identity_group_exists(const char *name, nscell_error_t *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct group gr;
+	return gr_get(name, 0, &gr, &buf, err);
+}
+
+static bool seen(char *const *v, size_t i, const char *name, const char *own)
+{
+	if (strcmp(name, own) == 0)
+		return true;
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(v[j], name) == 0)
+			return true;
+	return false;
+}
+
+/* close the open_memstream into *out and *len */
+static int finish(FILE *f, char **mem, size_t *memlen, char **out, size_t *len,
+		  nscell_error_t *err)
+{
+	if (fclose(f) != 0 || !*mem) {
+		free(*mem);
+		return nscell_error_errno(err, ENOMEM, "generated file");
+	}
+	*out = *mem;
+	*len = *memlen;
+	return 0;
+}
+
+int identity_passwd_file(const struct plan_identity *id, char *const *extra, char **out,
+			 size_t *len, nscell_error_t *err)
+{
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *f = open_memstream(&mem, &memlen);
+	if (!f)
+		return nscell_error_errno(err, errno, "generated passwd");
+	_cleanup_free_ char *buf = NULL;
+	struct passwd pw;
+	int r = pw_get(id->user, 0, &pw, &buf, err);
+	/* the user's own entry from the identity, gecos from NSS */
+	if (r >= 0)
+		fprintf(f, "%s:x:%u:%u:%s:%s:%s\n", id->user, (unsigned)id->uid,
+			(unsigned)id->gid, r && pw.pw_gecos ? pw.pw_gecos : "", id->home, id->shell);
+	for (size_t i = 0; r >= 0 && extra && extra[i]; i++) {
+		if (seen(extra, i, extra[i], id->user))
+			continue;
+		r = pw_get(extra[i], 0, &pw, &buf, err);
+		if (r == 0)
+			r = nscell_error_set(err, 0, "unknown user '%s'", extra[i]);
+		if (r > 0)
+			fprintf(f, "%s:x:%u:%u:%s:%s:%s\n", pw.pw_name, (unsigned)pw.pw_uid,
+				(unsigned)pw.pw_gid, pw.pw_gecos ? pw.pw_gecos : "", pw.pw_dir,
+				pw.pw_shell ? pw.pw_shell : "");
+	}
+	if (r < 0) {
+		fclose(f);
+		free(mem);
+		return -1;
+	}
+	return finish(f, &mem, &memlen, out, len, err);
+}
+
+static void group_line(FILE *f, const char *name, gid_t gid, char *const *members,
+		       const char *user)
+{
+	bool member = false;
+	for (size_t i = 0; members && members[i]; i++)
+		if (strcmp(members[i], user) == 0)
+			member = true;
+	fprintf(f, "%s:x:%u:%s\n", name, (unsigned)gid, member ? user : "");
+}
+
+int identity_group_file(const struct plan_identity *id, char *const *extra, char **out,
+			size_t *len, nscell_error_t *err)
+{
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *f = open_memstream(&mem, &memlen);
+	if (!f)
+		return nscell_error_errno(err, errno, "generated group");
+	_cleanup_free_ char *buf = NULL;
+	struct group gr;
+	int r = gr_get(NULL, id->gid, &gr, &buf, err);
+	if (r >= 0)
+		group_line(f, id->group, id->gid, r ? gr.gr_mem : NULL, id->user);
+	for (size_t i = 0; r >= 0 && extra && extra[i]; i++) {
+		if (seen(extra, i, extra[i], id->group))
+			continue;
+		r = gr_get(extra[i], 0, &gr, &buf, err);
+		if (r == 0)
+			r = nscell_error_set(err, 0, "unknown group '%s'", extra[i]);
+		if (r > 0)
+			group_line(f, gr.gr_name, gr.gr_gid, gr.gr_mem, id->user);
+	}
+	if (r < 0) {
+		fclose(f);
+		free(mem);
+		return -1;
+	}
+	return finish(f, &mem, &memlen, out, len, err);
+}

@@ -1,0 +1,158 @@
+/* The CLI contract's options → a resolved plan, the same for nscell and
+ * nscell-shim: nscell.conf, server template, vhost template, user,
+ * resolve, process, cgroup limits. */
+#include "load.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "identity.h"
+#include "resolve.h"
+#include "template.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static bool env_is(const char *entry, const char *key)
+{
+	size_t n = strlen(key);
+	return strncmp(entry, key, n) == 0 && entry[n] == '=';
+}
+
+char **load_process_env(const struct plan_identity *id, char *const *base)
+{
+	static const char *const own[] = { "HOME", "USER", "LOGNAME", "SHELL" };
+	const char *values[] = { id->home, id->user, id->user, id->shell };
+	size_t n = plan_strv_len(base), k = 0;
+	char **env = calloc(n + 6, sizeof *env);
+	if (!env)
+		return NULL;
+	bool have_path = false;
+	for (size_t i = 0; i < n; i++) {
+		bool replaced = false;
+		for (size_t j = 0; j < 4; j++)
+			replaced |= env_is(base[i], own[j]);
+		if (replaced)
+			continue;
+		have_path |= env_is(base[i], "PATH");
+		if (!(env[k++] = strdup(base[i])))
+			goto oom;
+	}
+	if (!have_path && !(env[k++] = strdup(DEFAULT_PATH)))
+		goto oom;
+	for (size_t j = 0; j < 4; j++)
+		if (asprintf(&env[k++], "%s=%s", own[j], values[j] ? values[j] : "") < 0) {
+			env[--k] = NULL;
+			goto oom;
+		}
+	return env;
+oom:
+	plan_strv_free(env);
+	return NULL;
+}
+
+/* err: the first error of d, located */
+static int summarise(const struct diags *d, nscell_error_t *err, const char *what)
+{
+	const struct diag *g = diags_first_error(d);
+	if (!g)
+		return nscell_error_set(err, 0, "%s: out of memory", what);
+	char more[64] = "";
+	if (d->nerrors > 1)
+		snprintf(more, sizeof more, " (and %zu more error%s)", d->nerrors - 1,
+			 d->nerrors > 2 ? "s" : "");
+	const char *file = g->file ? g->file : "built-in";
+	const char *msg = g->msg ? g->msg : "out of memory";
+	if (g->line)
+		return nscell_error_set(err, 0, "%s:%u:%u: %s%s", file, g->line, g->col, msg, more);
+	return nscell_error_set(err, 0, "%s: %s%s", file, msg, more);
+}
+
+static int load_templates(struct plan *p, const struct nscell_conf *conf,
+			  const struct conf_vhost *vh, const struct load_opts *o,
+			  struct diags *d)
+{
+	struct tpl server, vhost;
+	tpl_init(&server);
+	tpl_init(&vhost);
+	const char *server_file = o->server_tpl ? o->server_tpl : conf->server_template;
+	const char *vhost_file = o->vhost_tpl ? o->vhost_tpl : vh ? vh->template : NULL;
+	int r = server_file ? tpl_parse_file(&server, server_file, d) :
+			      tpl_parse_default(&server, d);
+	if (vhost_file && tpl_parse_file(&vhost, vhost_file, d) < 0)
+		r = -1;
+	/* resolve even after parse errors: `nscell check` shows every problem */
+	const struct tpl *tpls[] = { &server, &vhost };
+	struct resolve_opts ro = { .tmp_base = conf->tmp_dir, .check_sources = o->check_sources };
+	if (plan_resolve(p, tpls, vhost_file ? 2 : 1, &ro, d) < 0)
+		r = -1;
+	tpl_free(&server);
+	tpl_free(&vhost);
+	return r;
+}
+
+static int load_process(struct plan *p, const struct load_opts *o, nscell_error_t *err)
+{
+	if (o->argv && o->argv[0]) {
+		p->proc.argv = plan_strv_dup(o->argv);
+	} else {
+		char *shell[] = { p->id.shell, NULL };
+		p->proc.argv = plan_strv_dup(shell);
+	}
+	p->proc.env = load_process_env(&p->id, o->env);
+	if (o->cwd) {
+		p->proc.cwd = resolve_normalise(o->cwd);
+		if (!p->proc.cwd)
+			return nscell_error_set(err, 0,
+						"working directory '%s': not an absolute path without '..'",
+						o->cwd);
+	} else {
+		/* the home, or "/" when the user has none (as login(1) does) */
+		struct stat st;
+		p->proc.cwd = strdup(stat(p->id.home, &st) == 0 ? p->id.home : "/");
+	}
+	if (!p->proc.argv || !p->proc.env || !p->proc.cwd)
+		return nscell_error_set(err, 0, "process: out of memory");
+	return 0;
+}
+
+int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
+	      struct diags *d, nscell_error_t *err)
+{
+	plan_init(p);
+	if (!conf->loaded && conf_load(conf, o->conf_path, o->conf_path != NULL, d) < 0)
+		return summarise(d, err, "nscell.conf");
+	if (conf->file && !plan_intern_file(p, conf->file))
+		return nscell_error_set(err, 0, "out of memory");
+
+	const struct conf_vhost *vh = NULL;
+	if (o->vhost) {
+		vh = conf_find_vhost(conf, o->vhost);
+		if (!vh)
+			return nscell_error_set(err, 0, "unknown vhost '%s' (%s%s)", o->vhost,
+						conf->file ? "not in " : "no nscell.conf at ",
+						conf->file ? conf->file :
+							     o->conf_path ? o->conf_path :
+									    NSCELL_DEFAULT_CONF);
+		if (!(p->vhost = strdup(o->vhost)))
+			return nscell_error_set(err, 0, "out of memory");
+	}
+	const char *user = o->user ? o->user : identity_default_user();
+	if (identity_lookup(&p->id, user, err) < 0)
+		return -1;
+
+	p->sandbox_off = vh && vh->mode == CONF_VHOST_OFF;
+	if (!p->sandbox_off && load_templates(p, conf, vh, o, d) < 0)
+		return summarise(d, err, "templates");
+
+	if (load_process(p, o, err) < 0)
+		return -1;
+	p->cgroup = conf->cgroup;
+	p->cgroup.parent = conf->cgroup.parent ? strdup(conf->cgroup.parent) : NULL;
+	if (conf->cgroup.parent && !p->cgroup.parent)
+		return nscell_error_set(err, 0, "out of memory");
+	p->rootless = o->rootless;
+	return 0;
+}
