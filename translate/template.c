@@ -1,22 +1,18 @@
-/* The template language: one line at a time, lexed into tokens, then
- * matched against the line grammar.  Nothing here knows the user: symbols
- * stay as written, only their names are checked. */
+/* The template language: one line at a time, lexed into tokens
+ * (translate/lexer.c), then matched against the line grammar here.  Nothing
+ * here knows the user: symbols stay as written, only their names are
+ * checked. */
 #include "template.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "error.h"
+#include "lexer.h"
 
-#define TPL_MAX_FILE (16u << 20)
 #define HOSTNAME_MAX 64
 
 /* How a command takes its paths. */
@@ -111,20 +107,13 @@ void tpl_free(struct tpl *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* ---- lexing ---- */
-
-struct token {
-	char *s;
-	unsigned col;   /* of the token's first character (an opening quote included) */
-	size_t qlen;    /* length of the quoted part, or SIZE_MAX when not quoted */
-};
+/* ---- one line ---- */
 
 struct line {
 	struct tpl *t;
 	struct diags *d;
 	unsigned lineno;
-	struct token *tok;
-	size_t n, cap;
+	struct tpl_tokens tk;
 	bool failed;
 };
 
@@ -143,99 +132,13 @@ static void line_error(struct line *l, unsigned col, const char *fmt, ...)
 
 #define line_warn(l, col, ...) diags_add((l)->d, true, (l)->t->file, (l)->lineno, (col), __VA_ARGS__)
 
-static bool is_sep(char c)
-{
-	return c == ' ' || c == '\t' || c == ',' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Column in the line of byte off of a token's text (quotes are not in the text). */
-static unsigned tok_col(const struct token *k, size_t off)
-{
-	if (k->qlen == SIZE_MAX)
-		return k->col + (unsigned)off;
-	return k->col + (unsigned)off + (off < k->qlen || off == 0 ? 1 : 2);
-}
-
-static bool tok_quoted(const struct token *k)
-{
-	return k->qlen != SIZE_MAX;
-}
-
-static int push_token(struct line *l, const char *s, size_t len, unsigned col, size_t qlen)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct token *v = realloc(l->tok, cap * sizeof *v);
-		if (!v)
-			return -1;
-		l->tok = v;
-		l->cap = cap;
-	}
-	char *c = strndup(s, len);
-	if (!c)
-		return -1;
-	l->tok[l->n++] = (struct token){ c, col, qlen };
-	return 0;
-}
-
-static void clear_tokens(struct line *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->tok[i].s);
-	l->n = 0;
-}
-
-/* Split s[0..len) into tokens.  A quote opening a token runs to its match
- * and is dropped; a quote later in a token is an ordinary character (as in
- * LiteSpeed).  Returns -1 after reporting an error. */
-static int lex_line(struct line *l, const char *s, size_t len)
-{
-	size_t i = 0;
-	char *buf = malloc(len + 1);
-	if (!buf) {
-		line_error(l, 1, "out of memory");
-		return -1;
-	}
-	while (i < len) {
-		if (is_sep(s[i])) {
-			i++;
-			continue;
-		}
-		if (s[i] == '#')
-			break; /* a comment: at the start of a line or of a token */
-		unsigned col = (unsigned)i + 1;
-		size_t n = 0, qlen = SIZE_MAX;
-		if (s[i] == '"' || s[i] == '\'') {
-			const char *close = memchr(s + i + 1, s[i], len - i - 1);
-			if (!close) {
-				line_error(l, col, "unbalanced quote %c", s[i]);
-				free(buf);
-				return -1;
-			}
-			qlen = (size_t)(close - (s + i + 1));
-			memcpy(buf, s + i + 1, qlen);
-			n = qlen;
-			i = (size_t)(close - s) + 1;
-		}
-		while (i < len && !is_sep(s[i]))
-			buf[n++] = s[i++];
-		if (push_token(l, buf, n, col, qlen) < 0) {
-			line_error(l, col, "out of memory");
-			free(buf);
-			return -1;
-		}
-	}
-	free(buf);
-	return 0;
-}
-
 /* ---- words ---- */
 
 enum word { W_PATH, W_CMD, W_NOOP, W_IDENTITY };
 
-static enum word classify(const struct token *k, enum tpl_cmd *cmd, const char **what)
+static enum word classify(const struct tpl_token *k, enum tpl_cmd *cmd, const char **what)
 {
-	if (tok_quoted(k))
+	if (tpl_tok_quoted(k))
 		return W_PATH; /* a quoted word is always a path */
 	for (int c = 0; c <= TPL_NO_UNSHARE_USER; c++) {
 		if (strcmp(k->s, cmds[c].name) == 0) {
@@ -299,7 +202,7 @@ static const char *did_you_mean(const char *word)
 	return best;
 }
 
-static void unknown_command(struct line *l, const struct token *k)
+static void unknown_command(struct line *l, const struct tpl_token *k)
 {
 	const char *near = did_you_mean(k->s);
 	if (near)
@@ -313,7 +216,7 @@ static void unknown_command(struct line *l, const struct token *k)
 enum role { R_SOURCE, R_DEST, R_TARGET, R_EXCLUDE, R_NAME };
 
 /* Symbol names are checked here so that `nscell check` sees them without a user. */
-static bool check_symbols(struct line *l, const struct token *k, size_t from)
+static bool check_symbols(struct line *l, const struct tpl_token *k, size_t from)
 {
 	const char *s = k->s;
 	for (size_t i = from; s[i]; i++) {
@@ -332,10 +235,10 @@ static bool check_symbols(struct line *l, const struct token *k, size_t from)
 				known = true;
 		if (!known) {
 			if (n == 6 && memcmp(s + i + 1, "PASSWD", 6) == 0)
-				line_error(l, tok_col(k, i),
+				line_error(l, tpl_tok_col(k, i),
 					   "'$PASSWD' is only valid as the first word of a line");
 			else
-				line_error(l, tok_col(k, i), "unknown symbol '$%.*s'", (int)n,
+				line_error(l, tpl_tok_col(k, i), "unknown symbol '$%.*s'", (int)n,
 					   s + i + 1);
 			return false;
 		}
@@ -353,25 +256,25 @@ static bool has_dotdot(const char *s)
 }
 
 /* Checks that need no user; from is where the path starts in the token. */
-static bool check_path(struct line *l, const struct token *k, size_t from, enum role role)
+static bool check_path(struct line *l, const struct tpl_token *k, size_t from, enum role role)
 {
 	const char *s = k->s + from;
 	if (!*s) {
-		line_error(l, tok_col(k, from), "empty %s", role == R_NAME ? "name" : "path");
+		line_error(l, tpl_tok_col(k, from), "empty %s", role == R_NAME ? "name" : "path");
 		return false;
 	}
 	if (!check_symbols(l, k, from))
 		return false;
 	if (role == R_SOURCE && s[0] != '/' && s[0] != '$') {
-		line_error(l, tok_col(k, from), "relative source '%s' (sources are host paths)", s);
+		line_error(l, tpl_tok_col(k, from), "relative source '%s' (sources are host paths)", s);
 		return false;
 	}
 	if ((role == R_SOURCE || role == R_DEST || role == R_EXCLUDE) && has_dotdot(s)) {
-		line_error(l, tok_col(k, from), "'..' in path '%s' (paths are taken literally)", s);
+		line_error(l, tpl_tok_col(k, from), "'..' in path '%s' (paths are taken literally)", s);
 		return false;
 	}
 	if (role == R_NAME && !strchr(s, '$') && strlen(s) > HOSTNAME_MAX) {
-		line_error(l, tok_col(k, from), "hostname '%s' is longer than %d characters", s,
+		line_error(l, tpl_tok_col(k, from), "hostname '%s' is longer than %d characters", s,
 			   HOSTNAME_MAX);
 		return false;
 	}
@@ -398,12 +301,12 @@ static struct tpl_entry *add_entry(struct line *l, enum tpl_cmd cmd)
 	e->cmd = cmd;
 	e->file = t->file;
 	e->line = l->lineno;
-	e->col = l->tok[0].col;
+	e->col = l->tk.v[0].col;
 	return e;
 }
 
 /* Take a token's text (from offset from) into *dst. */
-static int take(struct line *l, struct token *k, size_t from, char **dst, unsigned *col)
+static int take(struct line *l, struct tpl_token *k, size_t from, char **dst, unsigned *col)
 {
 	if (from) {
 		*dst = strdup(k->s + from);
@@ -414,30 +317,30 @@ static int take(struct line *l, struct token *k, size_t from, char **dst, unsign
 	} else {
 		*dst = NSCELL_TAKE(k->s);
 	}
-	*col = tok_col(k, from);
+	*col = tpl_tok_col(k, from);
 	return 0;
 }
 
 /* `!PATH` (or `! PATH`) below the preceding bind. */
 static void parse_exclude(struct line *l, bool after_bind)
 {
-	struct token *k = &l->tok[0];
+	struct tpl_token *k = &l->tk.v[0];
 	size_t from = 1, next = 1;
-	if (!k->s[1] && l->n > 1) {
-		k = &l->tok[1];
+	if (!k->s[1] && l->tk.n > 1) {
+		k = &l->tk.v[1];
 		from = 0;
 		next = 2;
 	}
-	if (next < l->n) {
-		line_error(l, l->tok[next].col, "unexpected '%s' after the path", l->tok[next].s);
+	if (next < l->tk.n) {
+		line_error(l, l->tk.v[next].col, "unexpected '%s' after the path", l->tk.v[next].s);
 		return;
 	}
 	if (!k->s[from]) {
-		line_error(l, l->tok[0].col, "'!' needs a path");
+		line_error(l, l->tk.v[0].col, "'!' needs a path");
 		return;
 	}
 	if (!after_bind) {
-		line_error(l, l->tok[0].col, "'!' with no preceding bind");
+		line_error(l, l->tk.v[0].col, "'!' with no preceding bind");
 		return;
 	}
 	if (!check_path(l, k, from, R_EXCLUDE))
@@ -450,10 +353,10 @@ static void parse_exclude(struct line *l, bool after_bind)
 /* `$PASSWD [DEST] [NAME...]` and `$GROUP ...` */
 static void parse_generated(struct line *l, enum tpl_cmd cmd)
 {
-	struct token *dest = NULL;
+	struct tpl_token *dest = NULL;
 	size_t nnames = 0;
-	for (size_t i = 1; i < l->n; i++) {
-		struct token *k = &l->tok[i];
+	for (size_t i = 1; i < l->tk.n; i++) {
+		struct tpl_token *k = &l->tk.v[i];
 		enum tpl_cmd c;
 		const char *what;
 		if (k->s[0] == '/') {
@@ -487,8 +390,8 @@ static void parse_generated(struct line *l, enum tpl_cmd cmd)
 			goto oom;
 	}
 	size_t j = 0;
-	for (size_t i = 1; i < l->n; i++) {
-		struct token *k = &l->tok[i];
+	for (size_t i = 1; i < l->tk.n; i++) {
+		struct tpl_token *k = &l->tk.v[i];
 		if (k == dest) {
 			e->dst = NSCELL_TAKE(k->s);
 			e->dst_col = k->col;
@@ -499,7 +402,7 @@ static void parse_generated(struct line *l, enum tpl_cmd cmd)
 	}
 	return;
 oom:
-	line_error(l, l->tok[0].col, "out of memory");
+	line_error(l, l->tk.v[0].col, "out of memory");
 	entry_free(e);
 	l->t->n--;
 }
@@ -507,14 +410,14 @@ oom:
 /* paths[0..npaths) come before the command token cmdk. */
 static void parse_command(struct line *l, enum tpl_cmd cmd, size_t npaths)
 {
-	struct token *a = npaths > 0 ? &l->tok[0] : NULL;
-	struct token *b = npaths > 1 ? &l->tok[1] : NULL;
+	struct tpl_token *a = npaths > 0 ? &l->tk.v[0] : NULL;
+	struct tpl_token *b = npaths > 1 ? &l->tk.v[1] : NULL;
 	const char *name = cmds[cmd].name;
-	struct token *src = NULL, *dst = NULL;
+	struct tpl_token *src = NULL, *dst = NULL;
 	enum role src_role = R_SOURCE;
 
 	if (npaths == 0 && cmds[cmd].args != ARGS_NONE) {
-		line_error(l, l->tok[0].col, "'%s' needs a %s", name,
+		line_error(l, l->tk.v[0].col, "'%s' needs a %s", name,
 			   cmd == TPL_HOSTNAME ? "name" : "path");
 		return;
 	}
@@ -574,20 +477,20 @@ static void parse_command(struct line *l, enum tpl_cmd cmd, size_t npaths)
 /* The line grammar, on tokens already split: decide where the command is. */
 static void parse_tokens(struct line *l, bool after_bind)
 {
-	struct token *t = l->tok;
-	size_t n = l->n;
+	struct tpl_token *t = l->tk.v;
+	size_t n = l->tk.n;
 	enum tpl_cmd cmd;
 	const char *what = NULL;
 
-	if (t[0].s[0] == '!' && !tok_quoted(&t[0])) {
+	if (t[0].s[0] == '!' && !tpl_tok_quoted(&t[0])) {
 		parse_exclude(l, after_bind);
 		return;
 	}
-	if (!tok_quoted(&t[0]) && strcmp(t[0].s, "$PASSWD") == 0) {
+	if (!tpl_tok_quoted(&t[0]) && strcmp(t[0].s, "$PASSWD") == 0) {
 		parse_generated(l, TPL_PASSWD);
 		return;
 	}
-	if (!tok_quoted(&t[0]) && strcmp(t[0].s, "$GROUP") == 0) {
+	if (!tpl_tok_quoted(&t[0]) && strcmp(t[0].s, "$GROUP") == 0) {
 		parse_generated(l, TPL_GROUP);
 		return;
 	}
@@ -624,7 +527,7 @@ static void parse_tokens(struct line *l, bool after_bind)
 			return;
 		}
 		if (n == 1 || n == 2) {
-			if (n == 2 && !strchr(t[1].s, '/') && !tok_quoted(&t[1])) {
+			if (n == 2 && !strchr(t[1].s, '/') && !tpl_tok_quoted(&t[1])) {
 				const char *near = did_you_mean(t[1].s);
 				if (near)
 					line_warn(l, t[1].col,
@@ -684,16 +587,15 @@ int tpl_parse_buffer(struct tpl *t, const char *name, const char *buf, size_t le
 		pos += n + 1;
 		l.lineno++;
 		l.failed = false;
-		const char *nul = memchr(s, '\0', n);
-		if (nul)
-			line_error(&l, (unsigned)(nul - s) + 1, "NUL byte in the line");
-		else if (lex_line(&l, s, n) == 0 && l.n == 0)
+		if (tpl_lex_line(&l.tk, s, n, d, t->file, l.lineno) < 0)
+			l.failed = true;
+		else if (l.tk.n == 0)
 			continue; /* blank or comment: keeps the state */
-		if (!l.failed && l.tok[0].s[0] == '!' && !tok_quoted(&l.tok[0])) {
+		if (!l.failed && l.tk.v[0].s[0] == '!' && !tpl_tok_quoted(&l.tk.v[0])) {
 			/* after a broken bind line the error is already there */
 			if (!after_error)
 				parse_tokens(&l, after_bind);
-			clear_tokens(&l);
+			tpl_tokens_clear(&l.tk);
 			continue;
 		}
 		size_t before = t->n;
@@ -701,43 +603,18 @@ int tpl_parse_buffer(struct tpl *t, const char *name, const char *buf, size_t le
 			parse_tokens(&l, after_bind);
 		after_bind = !l.failed && t->n > before && tpl_cmd_is_bind(t->v[t->n - 1].cmd);
 		after_error = l.failed;
-		clear_tokens(&l);
+		tpl_tokens_clear(&l.tk);
 	}
-	free(l.tok);
+	tpl_tokens_free(&l.tk);
 	return d->nerrors > errors ? -1 : 0;
 }
 
 int tpl_parse_file(struct tpl *t, const char *path, struct diags *d)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		diags_add(d, false, path, 0, 0, "cannot read template: %s", strerror(errno));
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	if (tpl_read_file(path, &buf, &len, d) < 0)
 		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > TPL_MAX_FILE) {
-		diags_add(d, false, path, 0, 0, "cannot read template: %s",
-			  S_ISREG(st.st_mode) ? "larger than 16 MiB" : "not a regular file");
-		return -1;
-	}
-	size_t size = (size_t)st.st_size, len = 0;
-	_cleanup_free_ char *buf = malloc(size + 1);
-	if (!buf) {
-		diags_add(d, false, path, 0, 0, "cannot read template: out of memory");
-		return -1;
-	}
-	while (len < size) {
-		ssize_t r = read(fd, buf + len, size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			diags_add(d, false, path, 0, 0, "cannot read template: %s", strerror(errno));
-			return -1;
-		}
-		if (r == 0)
-			break; /* shrank while reading: parse what is there */
-		len += (size_t)r;
-	}
 	return tpl_parse_buffer(t, path, buf, len, d);
 }
 
