@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../translate/error.h"
 #include "../translate/plan.h"
@@ -11,7 +12,7 @@
 struct oci_opts {
 	bool rootless;          /* user namespace mapping that unprivileged runc accepts */
 	bool hooks;             /* write nscell hooks (issue: OCI hooks); off for now */
-	const char *rootfs;     /* root.path; NULL = "rootfs" */
+	const char *rootfs;     /* root.path; NULL = the plan's rootfs, else "rootfs" */
 };
 
 /* config.json for the plan, deterministic (same plan, same bytes).
@@ -19,9 +20,74 @@ struct oci_opts {
 int oci_config_generate(const struct plan *p, const struct oci_opts *o, char **out,
 			size_t *len, nscell_error_t *err);
 /* Read a config.json (file or buffer) back into a plan.  An unsupported
- * field is an error naming it.  *p must be plan_init'ed. */
+ * field is an error naming it.  *p must be plan_init'ed.  Reading a file
+ * also reads the bundle's files/ entries (see OCI_FILES_DIR) back into
+ * PLAN_FILE and PLAN_DIR entries; a buffer keeps them as relative binds. */
 int oci_config_read_file(struct plan *p, const char *path, nscell_error_t *err);
 int oci_config_read_buffer(struct plan *p, const char *name, const char *buf, size_t len,
 			   nscell_error_t *err);
+
+/* ---- shared by oci/emit.c, oci/read.c and bundles/export.c ---- */
+
+#define OCI_VERSION "1.0.2"
+
+/* A generated, copied file or a directory that a mount earlier in the plan
+ * would hide (runc mounts over the rootfs) lives in BUNDLE/files/DST and is
+ * bind-mounted from there: "files/etc/passwd", relative to the bundle, as
+ * runc resolves relative bind sources against the bundle directory. */
+#define OCI_FILES_DIR "files"
+
+/* Rootless: from the options or the plan. */
+bool oci_rootless(const struct plan *p, const struct oci_opts *o);
+
+/* The mount entry that hides p->mounts[i] from the bundle's rootfs (the
+ * last earlier mount whose destination is dst or a parent of it), or NULL.
+ * Only mount ops (bind, tmp, tmpfs, proc, mqueue, dev) hide anything. */
+const struct plan_mount *oci_hidden_by(const struct plan *p, size_t i);
+bool oci_op_is_mount(enum plan_op op);
+
+/* The uid and gid the process has inside the container: the user's own
+ * ids, except rootless, where runc needs container id 0 (see emit.c). */
+uid_t oci_container_uid(const struct plan *p, bool rootless);
+gid_t oci_container_gid(const struct plan *p, bool rootless);
+
+/* One line of uidMappings/gidMappings. */
+struct oci_idmap {
+	uint32_t container, host, size;
+};
+/* The mappings nscell writes: *out malloc'd, sorted, coalesced. */
+int oci_id_mappings(const struct plan *p, bool rootless, bool gids, struct oci_idmap **out,
+		    size_t *n);
+
+/* The options nscell writes for one mount (also what read.c accepts). */
+#define OCI_MAX_OPTS 8
+struct oci_mount_opts {
+	size_t n;
+	const char *v[OCI_MAX_OPTS];
+	char mode[24], uid[24], gid[24];
+};
+/* For a bind, tmp, tmpfs, proc or mqueue entry, or for a file or directory
+ * bound from OCI_FILES_DIR (in_files).  Do not copy *o: v points into it. */
+void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool rootless,
+		       bool in_files, struct oci_mount_opts *o);
+/* The three mounts of PLAN_DEV: DST (tmpfs), DST/pts (devpts), DST/shm. */
+enum oci_dev_part { OCI_DEV_TMPFS, OCI_DEV_PTS, OCI_DEV_SHM, OCI_DEV_NPARTS };
+extern const char *const oci_dev_suffix[OCI_DEV_NPARTS];
+extern const char *const oci_dev_type[OCI_DEV_NPARTS];
+extern const char *const oci_dev_source[OCI_DEV_NPARTS];
+void oci_dev_options(enum oci_dev_part part, bool rootless, struct oci_mount_opts *o);
+
+/* linux.cgroupsPath for the plan ("/PARENT/nscell-UID[-VHOST]"), malloc'd;
+ * NULL with *err set on failure.  Only written when limits are set. */
+bool oci_cgroup_limited(const struct plan *p);
+char *oci_cgroup_path(const struct plan *p, nscell_error_t *err);
+
+/* Annotation keys. */
+#define OCI_ANN_HOME "org.nscell.home"
+#define OCI_ANN_TEMPLATES "org.nscell.templates"
+#define OCI_ANN_TMP "org.nscell.tmp"
+#define OCI_ANN_UID "org.nscell.uid"
+#define OCI_ANN_USER "org.nscell.user"
+#define OCI_ANN_VHOST "org.nscell.vhost"
 
 #endif

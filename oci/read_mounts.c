@@ -1,0 +1,319 @@
+/* config.json mounts → plan entries: exactly the mounts oci/emit.c writes
+ * (bind, tmp, tmpfs, proc, mqueue, nscell's /dev, files/ binds), with
+ * exactly its options; anything else is an error naming the field. */
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct mount_in {
+	const char *field;
+	const char *dst, *type, *src;
+	yajl_val options;
+};
+
+static int parse_mount(struct reader *r, yajl_val v, const char *field, struct mount_in *m)
+{
+	static const char *const known[] = { "destination", "type", "source", "options", NULL };
+	char f[96];
+	memset(m, 0, sizeof *m);
+	m->field = field;
+	if (rd_object(r, v, field, true) < 0 || rd_check_keys(r, v, field, known) < 0 ||
+	    rd_path(r, rd_get(v, "destination"), rd_sub(f, sizeof f, field, "destination"),
+		    &m->dst) < 0 ||
+	    rd_string(r, rd_get(v, "type"), rd_sub(f, sizeof f, field, "type"), true,
+		      &m->type) < 0 ||
+	    rd_string(r, rd_get(v, "source"), rd_sub(f, sizeof f, field, "source"), true,
+		      &m->src) < 0)
+		return -1;
+	m->options = rd_get(v, "options");
+	rd_sub(f, sizeof f, field, "options");
+	if (!m->options)
+		return rd_bad(r, f, "missing (nscell writes the options of every mount)");
+	if (!YAJL_IS_ARRAY(m->options))
+		return rd_bad(r, f, "expected an array of strings");
+	for (size_t i = 0; i < m->options->u.array.len; i++)
+		if (!YAJL_IS_STRING(m->options->u.array.values[i]))
+			return rd_bad(r, f, "expected an array of strings");
+	return 0;
+}
+
+static bool has_opt(yajl_val opts, const char *o)
+{
+	for (size_t i = 0; i < opts->u.array.len; i++)
+		if (strcmp(opts->u.array.values[i]->u.string, o) == 0)
+			return true;
+	return false;
+}
+
+static bool same_opts(yajl_val opts, const struct oci_mount_opts *want)
+{
+	if (opts->u.array.len != want->n)
+		return false;
+	for (size_t i = 0; i < want->n; i++)
+		if (!has_opt(opts, want->v[i]))
+			return false;
+	return true;
+}
+
+/* The options must be exactly the ones nscell writes for this kind. */
+static int match_opts(struct reader *r, const struct mount_in *m,
+		      const struct oci_mount_opts *want, const char *kind)
+{
+	char f[96];
+	yajl_val o = m->options;
+	rd_sub(f, sizeof f, m->field, "options");
+	for (size_t i = 0; i < o->u.array.len; i++) {
+		const char *s = o->u.array.values[i]->u.string;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(o->u.array.values[j]->u.string, s) == 0)
+				return rd_bad(r, f, "'%s' given twice", s);
+		size_t k = 0;
+		while (k < want->n && strcmp(want->v[k], s) != 0)
+			k++;
+		if (k == want->n)
+			return rd_bad(r, f, "'%s' not supported by nscell on a %s mount", s, kind);
+	}
+	for (size_t k = 0; k < want->n; k++)
+		if (!has_opt(o, want->v[k]))
+			return rd_bad(r, f, "'%s' missing (nscell writes it on a %s mount)",
+				      want->v[k], kind);
+	return 0;
+}
+
+static int want_source(struct reader *r, const struct mount_in *m, const char *src)
+{
+	char f[96];
+	if (strcmp(m->src, src) != 0)
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "source"), "expected '%s'", src);
+	return 0;
+}
+
+static bool in_list(const char *list, const char *s)
+{
+	size_t n = strlen(s);
+	for (const char *c = list; c && *c;) {
+		const char *end = strchrnul(c, ',');
+		if ((size_t)(end - c) == n && strncmp(c, s, n) == 0)
+			return true;
+		c = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/* A file or directory bound from the bundle's files/: read it back. */
+static int read_bundle_entry(struct reader *r, const struct mount_in *m, bool *done)
+{
+	struct plan *p = r->p;
+	char f[96];
+	*done = false;
+	if (r->bundle_fd < 0 || strncmp(m->src, OCI_FILES_DIR, strlen(OCI_FILES_DIR)) != 0 ||
+	    strcmp(m->src + strlen(OCI_FILES_DIR), m->dst) != 0)
+		return 0;
+	struct plan_mount probe = { .op = PLAN_DIR, .dst = (char *)m->dst };
+	if (!plan_add_mount(p, PLAN_DIR, 0, NULL, m->dst, 0, NULL))
+		return rd_oom(r);
+	bool hidden = oci_hidden_by(p, p->nmounts - 1) != NULL;
+	plan_remove_mount(p, p->nmounts - 1);
+	if (!hidden)
+		return 0;
+	/* every component below the bundle, never following a symlink */
+	_cleanup_close_ int fd = dup(r->bundle_fd);
+	_cleanup_free_ char *rel = strdup(m->src);
+	if (fd < 0 || !rel)
+		return rd_oom(r);
+	char *save = NULL, *next;
+	for (char *c = strtok_r(rel, "/", &save); c; c = next) {
+		next = strtok_r(NULL, "/", &save);
+		int nfd = openat(fd, c, (next ? O_PATH | O_DIRECTORY : O_RDONLY | O_NONBLOCK) |
+					O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0)
+			return nscell_error_errno(r->err, errno, "%s: %s: %s",
+						  r->name, rd_sub(f, sizeof f, m->field, "source"),
+						  m->src);
+		close(fd);
+		fd = nfd;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return nscell_error_errno(r->err, errno, "%s: %s", r->name, m->src);
+	probe.op = S_ISDIR(st.st_mode) ? PLAN_DIR : PLAN_FILE;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return 0;
+	struct oci_mount_opts want;
+	oci_mount_options(p, &probe, r->rootless, true, &want);
+	if (!same_opts(m->options, &want))
+		return 0;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (S_ISREG(st.st_mode)) {
+		if ((uint64_t)st.st_size > READ_MAX_FILE)
+			return rd_bad(r, m->field, "%s is larger than 64 MiB", m->src);
+		if (!(data = malloc(st.st_size ? st.st_size : 1)))
+			return rd_oom(r);
+		while (len < (size_t)st.st_size) {
+			ssize_t k = read(fd, data + len, st.st_size - len);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return nscell_error_errno(r->err, k < 0 ? errno : EIO,
+							  "%s: reading %s", r->name, m->src);
+			len += k;
+		}
+	}
+	struct plan_mount *e = plan_add_mount(p, probe.op, 0, NULL, m->dst,
+					      st.st_mode & 07777, NULL);
+	if (!e || (data && plan_mount_set_data(e, data, len) < 0))
+		return rd_oom(r);
+	*done = true;
+	return 0;
+}
+
+static int read_bind(struct reader *r, const struct mount_in *m)
+{
+	char f[96];
+	if (has_opt(m->options, "bind") && !has_opt(m->options, "rbind"))
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "options"),
+			      "'bind' (not recursive) not supported by nscell: use 'rbind'");
+	if (!*m->src)
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "source"), "is empty");
+	bool done;
+	if (m->src[0] != '/' && read_bundle_entry(r, m, &done) < 0)
+		return -1;
+	if (m->src[0] != '/' && done)
+		return 0;
+	bool tmp = in_list(r->ann_tmp, m->dst);
+	unsigned flags = 0;
+	if (!tmp && has_opt(m->options, "ro"))
+		flags |= PLAN_F_RO;
+	if (!tmp && !has_opt(m->options, "nodev"))
+		flags |= PLAN_F_DEVICES;
+	struct plan_mount *e = plan_add_mount(r->p, tmp ? PLAN_TMP : PLAN_BIND, flags, m->src,
+					      m->dst, 0, NULL);
+	if (!e)
+		return rd_oom(r);
+	struct oci_mount_opts want;
+	oci_mount_options(r->p, e, r->rootless, false, &want);
+	return match_opts(r, m, &want, tmp ? "disk-backed tmp" : "bind");
+}
+
+static int read_tmpfs(struct reader *r, const struct mount_in *m)
+{
+	unsigned mode = 0;
+	bool have_mode = false;
+	for (size_t i = 0; i < m->options->u.array.len; i++) {
+		const char *s = m->options->u.array.values[i]->u.string;
+		char *end;
+		if (strncmp(s, "mode=", 5) != 0)
+			continue;
+		errno = 0;
+		unsigned long v = strtoul(s + 5, &end, 8);
+		have_mode = *end == '\0' && end != s + 5 && !errno && v <= 07777;
+		mode = v;
+		break;
+	}
+	char f[96];
+	if (!have_mode)
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "options"),
+			      "a tmpfs needs mode=OCTAL (nscell writes it)");
+	struct plan_mount *e = plan_add_mount(r->p, PLAN_TMPFS, 0, NULL, m->dst, mode, NULL);
+	if (!e)
+		return rd_oom(r);
+	struct oci_mount_opts want;
+	oci_mount_options(r->p, e, r->rootless, false, &want);
+	if (want_source(r, m, "tmpfs") < 0)
+		return -1;
+	return match_opts(r, m, &want, "tmpfs");
+}
+
+/* DST tmpfs, DST/pts devpts, DST/shm tmpfs, as emit.c writes PLAN_DEV. */
+static int read_dev(struct reader *r, yajl_val mounts, size_t *i, const struct mount_in *m)
+{
+	struct mount_in parts[OCI_DEV_NPARTS];
+	parts[OCI_DEV_TMPFS] = *m;
+	char fields[OCI_DEV_NPARTS][64], want_dst[4096];
+	for (int k = 1; k < OCI_DEV_NPARTS; k++) {
+		rd_idx(fields[k], sizeof fields[k], "mounts", *i + k);
+		snprintf(want_dst, sizeof want_dst, "%s%s", strcmp(m->dst, "/") ? m->dst : "",
+			 oci_dev_suffix[k]);
+		if (*i + k >= mounts->u.array.len)
+			return rd_bad(r, m->field, "a /dev tmpfs must be followed by %s "
+				      "(nscell's /dev)", want_dst);
+		if (parse_mount(r, mounts->u.array.values[*i + k], fields[k], &parts[k]) < 0)
+			return -1;
+		if (strcmp(parts[k].dst, want_dst) != 0 || strcmp(parts[k].type, oci_dev_type[k]))
+			return rd_bad(r, fields[k], "expected the %s %s of nscell's /dev at %s",
+				      oci_dev_type[k], want_dst, m->dst);
+	}
+	for (int k = 0; k < OCI_DEV_NPARTS; k++) {
+		struct oci_mount_opts want;
+		oci_dev_options(k, r->rootless, &want);
+		if (want_source(r, &parts[k], oci_dev_source[k]) < 0 ||
+		    match_opts(r, &parts[k], &want, oci_dev_type[k]) < 0)
+			return -1;
+	}
+	if (!plan_add_mount(r->p, PLAN_DEV, 0, NULL, m->dst, 0, NULL))
+		return rd_oom(r);
+	*i += OCI_DEV_NPARTS - 1;
+	return 0;
+}
+
+int rd_mounts(struct reader *r, yajl_val v)
+{
+	if (!v)
+		return 0;
+	if (!YAJL_IS_ARRAY(v))
+		return rd_bad(r, "mounts", "expected an array of mounts");
+	for (size_t i = 0; i < v->u.array.len; i++) {
+		char field[64], f[96];
+		struct mount_in m;
+		rd_idx(field, sizeof field, "mounts", i);
+		if (parse_mount(r, v->u.array.values[i], field, &m) < 0)
+			return -1;
+		struct oci_mount_opts dev;
+		oci_dev_options(OCI_DEV_TMPFS, r->rootless, &dev);
+		int rc;
+		/* runc makes any mount with a bind option a bind; nscell wants
+		 * the type to say so */
+		if (strcmp(m.type, "bind") == 0) {
+			rc = read_bind(r, &m);
+		} else if (strcmp(m.type, "tmpfs") == 0 && same_opts(m.options, &dev)) {
+			rc = want_source(r, &m, "tmpfs") < 0 ? -1 : read_dev(r, v, &i, &m);
+		} else if (strcmp(m.type, "tmpfs") == 0) {
+			rc = read_tmpfs(r, &m);
+		} else if (strcmp(m.type, "proc") == 0 || strcmp(m.type, "mqueue") == 0) {
+			enum plan_op op = m.type[0] == 'p' ? PLAN_PROC : PLAN_MQUEUE;
+			struct plan_mount *e = plan_add_mount(r->p, op, 0, NULL, m.dst, 0, NULL);
+			struct oci_mount_opts want;
+			if (!e)
+				return rd_oom(r);
+			oci_mount_options(r->p, e, r->rootless, false, &want);
+			rc = want_source(r, &m, m.type) < 0 ? -1 : match_opts(r, &m, &want, m.type);
+		} else if (strcmp(m.type, "devpts") == 0) {
+			rc = rd_bad(r, rd_sub(f, sizeof f, field, "type"),
+				    "devpts only as part of nscell's /dev (after its tmpfs)");
+		} else {
+			rc = rd_bad(r, rd_sub(f, sizeof f, field, "type"),
+				    "mount type '%s' not supported by nscell", m.type);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (r->ann_tmp) {
+		_cleanup_free_ char *list = strdup(r->ann_tmp);
+		char *save = NULL;
+		if (!list)
+			return rd_oom(r);
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			struct plan_mount *e = plan_find_dst(r->p, t);
+			if (!e || e->op != PLAN_TMP)
+				return rd_bad(r, "annotations." OCI_ANN_TMP, "no bind mount at %s", t);
+		}
+	}
+	return 0;
+}

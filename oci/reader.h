@@ -1,0 +1,52 @@
+/* The config.json reader's internals, shared by oci/read.c (the document),
+ * oci/read_mounts.c (mounts) and oci/read_json.c (typed access to a yajl
+ * tree whose errors name the file and the field). */
+#ifndef NSCELL_OCI_READER_H
+#define NSCELL_OCI_READER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#include "oci.h"
+
+#define READ_MAX_CONFIG (16u << 20)
+#define READ_MAX_FILE (64u << 20)
+
+struct reader {
+	struct plan *p;
+	const char *name;
+	nscell_error_t *err;
+	int bundle_fd;       /* the config file's directory, or -1 */
+	bool rootless;
+	uint32_t user_uid, user_gid;
+	bool has_groups;
+	const char *ann_tmp; /* org.nscell.tmp, in the tree */
+	const char *ann_uid;
+};
+
+/* "NAME: FIELD: message"; returns -1 */
+int rd_bad(struct reader *r, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int rd_oom(struct reader *r);
+/* "process" + "user" → "process.user"; "mounts", 3 → "mounts[3]" */
+const char *rd_sub(char *buf, size_t size, const char *field, const char *key);
+const char *rd_idx(char *buf, size_t size, const char *field, size_t i);
+yajl_val rd_get(yajl_val obj, const char *k);
+/* Every key of obj in known (NULL-terminated) and given once. */
+int rd_check_keys(struct reader *r, yajl_val obj, const char *field, const char *const *known);
+/* 1 for an object, 0 when absent and not required, -1 on error */
+int rd_object(struct reader *r, yajl_val v, const char *field, bool required);
+int rd_string(struct reader *r, yajl_val v, const char *field, bool required, const char **out);
+int rd_bool(struct reader *r, yajl_val v, const char *field, bool *out);
+int rd_u32(struct reader *r, yajl_val v, const char *field, uint32_t *out);
+int rd_positive(struct reader *r, yajl_val v, const char *field, int64_t *out);
+int rd_strv(struct reader *r, yajl_val v, const char *field, bool nonempty, char ***out);
+bool rd_path_normal(const char *s);
+/* a string that is an absolute, normalised path */
+int rd_path(struct reader *r, yajl_val v, const char *field, const char **out);
+
+/* The mounts array → plan entries (r->rootless and the identity known). */
+int rd_mounts(struct reader *r, yajl_val v);
+
+#endif
