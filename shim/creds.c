@@ -1,0 +1,235 @@
+/* Identity and privilege drop: the user's process runs with the user's
+ * ids and groups, no capability in any of the five sets, no_new_privs, a
+ * seccomp filter against terminal injection, and a parent-death signal.
+ * Every step is checked; a step that fails stops the launch. */
+#include <errno.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+/* Capability numbers the kernel may know beyond libcap's: drop until the
+ * kernel says EINVAL. */
+#define CAP_PROBE_MAX 64
+
+static int drop_bounding_set(nscell_error_t *err)
+{
+	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break; /* past the kernel's last capability */
+		return nscell_error_errno(err, errno, "drop capability %d from the bounding set", cap);
+	}
+	return 0;
+}
+
+static int check_no_caps(nscell_error_t *err)
+{
+	cap_t now = cap_get_proc(), none = cap_init();
+	int differ = !now || !none || cap_compare(now, none) != 0;
+	cap_free(now);
+	cap_free(none);
+	if (differ)
+		return nscell_error_set(err, 0, "capabilities are still set after dropping them");
+	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
+		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (r < 0)
+			break;
+		if (r > 0)
+			return nscell_error_set(err, 0, "capability %d is still in the bounding set", cap);
+	}
+	return 0;
+}
+
+/* empty effective, permitted and inheritable sets */
+static int clear_cap_sets(nscell_error_t *err)
+{
+	cap_t none = cap_init();
+	if (!none)
+		return nscell_error_errno(err, errno, "cap_init");
+	int r = cap_set_proc(none);
+	int e = errno;
+	cap_free(none);
+	if (r < 0)
+		return nscell_error_errno(err, e, "clear capabilities");
+	return 0;
+}
+
+int creds_init_caps(nscell_error_t *err)
+{
+	/* everything but CAP_KILL: the init passes signals on to the
+	 * command, which runs as another uid */
+	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
+		if (cap == CAP_KILL || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL)
+			break;
+		return nscell_error_errno(err, errno, "drop capability %d from the bounding set", cap);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return nscell_error_errno(err, errno, "clear ambient capabilities");
+	cap_t caps = cap_init();
+	cap_value_t kill_cap = CAP_KILL;
+	int r = !caps || cap_set_flag(caps, CAP_PERMITTED, 1, &kill_cap, CAP_SET) < 0 ||
+			cap_set_flag(caps, CAP_EFFECTIVE, 1, &kill_cap, CAP_SET) < 0 ?
+		-1 : cap_set_proc(caps);
+	int e = errno;
+	cap_free(caps);
+	if (r < 0)
+		return nscell_error_errno(err, e, "keep only CAP_KILL");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "set no_new_privs");
+	return 0;
+}
+
+/* TIOCSTI (push input into a terminal) and TIOCLINUX (its console twin:
+ * selection paste) let a sandboxed process type commands into the
+ * caller's shell when it shares the terminal.  The new session already
+ * stops TIOCSTI on a terminal that is not its controlling one; the filter
+ * is the second lock (and the only one when setsid is not possible: a
+ * process group leader running with the vhost's sandbox off). */
+#if defined(__x86_64__)
+/* On x86-64 the filter is written out here: what libseccomp builds, less
+ * its ~150 us per launch.  ioctl is 16 on x86-64, 54 on i386 and 514 with
+ * the x32 bit on x32; the request is compared on its low 32 bits (the
+ * kernel truncates it to unsigned int, as SCMP_CMP_MASKED_EQ 0xffffffff
+ * would); other architectures cannot run here and pass. */
+static int block_terminal_injection(nscell_error_t *err)
+{
+	enum {
+		NR = offsetof(struct seccomp_data, nr),
+		ARCH = offsetof(struct seccomp_data, arch),
+		ARG1_LOW = offsetof(struct seccomp_data, args[1]), /* little-endian */
+		X32 = 0x40000000,
+	};
+	struct sock_filter insns[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 16, 6, 0),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, X32 | 514, 5, 0),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, X32 | 16, 4, 0),
+		/* 6 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 5),
+		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 54, 0, 3),
+		/* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_LOW),
+		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 2, 0),
+		/* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 1, 0),
+		/* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 14 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+	};
+	struct sock_fprog prog = { .len = sizeof insns / sizeof *insns, .filter = insns };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "seccomp filter against TIOCSTI");
+	return 0;
+}
+#else
+static int block_terminal_injection(nscell_error_t *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return nscell_error_set(err, 0, "seccomp: out of memory");
+	/* a filter kills syscalls of architectures it does not name: name the
+	 * compat one so 32-bit programs work (and are filtered too) */
+#if defined(__aarch64__)
+	seccomp_arch_add(ctx, SCMP_ARCH_ARM);
+#endif
+	static const unsigned long requests[] = { TIOCSTI, TIOCLINUX };
+	int r = 0;
+	for (size_t i = 0; i < sizeof requests / sizeof *requests && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, requests[i]));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		return nscell_error_errno(err, -r, "seccomp filter against TIOCSTI");
+	return 0;
+}
+#endif
+
+int creds_drop(const struct shim *s, pid_t pdeath_parent, nscell_error_t *err)
+{
+	const struct plan_identity *id = &s->plan->id;
+	/* With setgroups denied (unprivileged user namespace) the caller's own
+	 * groups stay, as they must: dropping a group can grant access. */
+	if (!s->rootless && setgroups(id->ngroups, id->groups) < 0)
+		return nscell_error_errno(err, errno, "setgroups for %s", id->user);
+	if (setresgid(id->gid, id->gid, id->gid) < 0)
+		return nscell_error_errno(err, errno, "setresgid %u", (unsigned)id->gid);
+	if (drop_bounding_set(err) < 0)
+		return -1;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return nscell_error_errno(err, errno, "clear ambient capabilities");
+	/* uid 0 (-u root) must not get capabilities back from an exec either;
+	 * the lock bits freeze the rest at their safe defaults */
+	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
+			     SECBIT_KEEP_CAPS_LOCKED;
+	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "set securebits");
+	if (setresuid(id->uid, id->uid, id->uid) < 0)
+		return nscell_error_errno(err, errno, "setresuid %u", (unsigned)id->uid);
+	if (clear_cap_sets(err) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "set no_new_privs");
+
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != id->uid ||
+	    eu != id->uid || su != id->uid || rg != id->gid || eg != id->gid || sg != id->gid)
+		return nscell_error_set(err, 0, "ids are not %u:%u after the switch", (unsigned)id->uid,
+					(unsigned)id->gid);
+	if (check_no_caps(err) < 0)
+		return -1;
+	if (block_terminal_injection(err) < 0)
+		return -1;
+	/* last: any credential change clears the parent-death signal */
+	if (pdeath_parent) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			return nscell_error_errno(err, errno, "set the parent-death signal");
+		if (getppid() != pdeath_parent)
+			return nscell_error_set(err, 0, "the sandbox's init died during the launch");
+	}
+	return 0;
+}
+
+int creds_fs_as_user(const struct shim *s, nscell_error_t *err)
+{
+	uid_t uid = s->plan->id.uid;
+	gid_t gid = s->plan->id.gid;
+	setfsgid(gid);
+	setfsuid(uid);
+	/* setfs*id report the previous id, never an error: ask again */
+	if ((uid_t)setfsuid((uid_t)-1) != uid || (gid_t)setfsgid((gid_t)-1) != gid) {
+		creds_fs_restore();
+		return nscell_error_set(err, EPERM, "cannot act as uid %u gid %u", (unsigned)uid,
+					(unsigned)gid);
+	}
+	return 0;
+}
+
+void creds_fs_restore(void)
+{
+	setfsuid(geteuid());
+	setfsgid(getegid());
+}

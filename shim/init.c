@@ -1,0 +1,164 @@
+/* Pid 1 of the sandbox, and the command's last steps before exec.
+ *
+ * The init forks the command, then gives up what it no longer needs
+ * (every fd, every capability but CAP_KILL, dumpability), passes the
+ * forwarded signals on to the command's process group, reaps every zombie, and exits with the
+ * command's status (128+N for signal N) as soon as the command is gone:
+ * the pid namespace dies with it, and so does anything left behind.  The
+ * status goes to the host side through a pipe first, so the launch ends
+ * without waiting for the namespaces' teardown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+
+static void __attribute__((noreturn)) fail(const struct shim *s, const nscell_error_t *err)
+{
+	if (s->err_fd >= 0)
+		shim_write_all(s->err_fd, err->msg, strlen(err->msg));
+	else
+		fprintf(stderr, "nscell-shim: %s\n", err->msg);
+	_exit(NSCELL_EXIT_USAGE);
+}
+
+static int enter_cwd(const struct shim *s, bool in_sandbox, nscell_error_t *err)
+{
+	const char *cwd = s->plan->proc.cwd ? s->plan->proc.cwd : "/";
+	if (chdir(cwd) < 0) {
+		/* the home need not be in the sandbox: then start at / */
+		if (s->cwd_given || !in_sandbox || chdir("/") < 0)
+			return nscell_error_errno(err, errno, "working directory %s", cwd);
+		shim_log(s, NULL, "working directory %s is not in the sandbox: using /", cwd);
+	}
+	char buf[PATH_MAX];
+	/* "(unreachable)/..." or an error: the cwd is outside our root */
+	if (!getcwd(buf, sizeof buf) || buf[0] != '/')
+		return nscell_error_set(err, 0, "working directory %s is outside the sandbox", cwd);
+	return 0;
+}
+
+int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
+{
+	struct plan *p = s->plan;
+	pid_t init = getppid();
+	/* A new session: no controlling terminal to push input into
+	 * (TIOCSTI).  An interactive shell too: the caller's session (and its
+	 * process groups) lies outside the sandbox's pid namespace, so job
+	 * control could not work there anyway. */
+	if (setsid() < 0 && in_sandbox)
+		return nscell_error_errno(err, errno, "setsid");
+	umask(s->umask);
+	if (creds_drop(s, in_sandbox ? init : 0, err) < 0)
+		return -1;
+	if (enter_cwd(s, in_sandbox, err) < 0)
+		return -1;
+	char **env = fds_finish(s, p->proc.env, err);
+	if (!env)
+		return -1;
+	if (!p->proc.argv || !p->proc.argv[0])
+		return nscell_error_set(err, EINVAL, "no command");
+	shim_log(s, NULL, "exec %s as uid %u in %s", p->proc.argv[0], (unsigned)getuid(),
+		 p->proc.cwd ? p->proc.cwd : "/");
+	sigprocmask(SIG_SETMASK, &s->caller_mask, NULL);
+	/* execvp searches the PATH of environ: make it the command's own */
+	extern char **environ;
+	environ = env;
+	execvp(p->proc.argv[0], p->proc.argv);
+	return nscell_error_errno(err, errno, "exec %s", p->proc.argv[0]);
+}
+
+static int status_of(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return NSCELL_EXIT_USAGE;
+}
+
+void init_run(struct shim *s)
+{
+	nscell_error_t err = { 0 };
+	/* orphans are ours to reap even without a pid namespace */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	pid_t cmd = fork();
+	if (cmd < 0) {
+		nscell_error_errno(&err, errno, "fork the command");
+		fail(s, &err);
+	}
+	if (cmd == 0) {
+		command_exec(s, true, &err);
+		fail(s, &err);
+	}
+
+	/* The command holds what it needs; the init keeps next to nothing:
+	 * CAP_KILL only, not dumpable (no ptrace, no /proc/1 access by the
+	 * user), no fd (the error pipe's EOF tells the host side the exec
+	 * happened). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (creds_init_caps(&err) < 0) {
+		kill(cmd, SIGKILL);
+		fail(s, &err);
+	}
+	/* setfsuid while building cleared the parent-death signal: set it
+	 * again, then make sure the host side (the error pipe's reader) is
+	 * still there, or it died before the signal could be armed */
+	struct pollfd pfd = { .fd = s->err_fd, .events = POLLOUT };
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR))) {
+		kill(cmd, SIGKILL);
+		_exit(NSCELL_EXIT_USAGE);
+	}
+	/* all but the status pipe */
+	int keep = s->status_fd;
+	if ((keep > 0 && syscall(__NR_close_range, 0, keep - 1, 0) < 0) ||
+	    syscall(__NR_close_range, keep + 1, ~0U, 0) < 0)
+		for (int fd = 0; fd < 1024; fd++)
+			if (fd != keep)
+				close(fd);
+	s->err_fd = -1;
+
+	sigset_t waited;
+	sigemptyset(&waited);
+	for (size_t i = 0; i < shim_nforwarded_signals; i++)
+		sigaddset(&waited, shim_forwarded_signals[i]);
+	sigaddset(&waited, SIGCHLD);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&waited, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			/* to the command's process group (it leads one): a ^C
+			 * reaches the shell's foreground job as well */
+			if (kill(-cmd, sig) < 0)
+				kill(cmd, sig);
+			continue;
+		}
+		int st;
+		pid_t r;
+		while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (r != cmd)
+				continue;
+			/* the host side learns the status now, not after the
+			 * namespaces are torn down (a millisecond and more) */
+			int status = status_of(st);
+			shim_write_all(s->status_fd, &status, sizeof status);
+			_exit(status);
+		}
+	}
+}

@@ -1,0 +1,306 @@
+/* nscell-shim: command line, plan loading, and the one place errors are printed.
+ *
+ * Verbose mode (one line per step on stderr, each naming the template line
+ * that caused it) is on with -v, with NSCELL_DEBUG=1 in the environment, or
+ * when the trigger file /etc/nscell/debug (next to nscell.conf) exists, so
+ * an admin can debug a web server's launches without touching its config.
+ *
+ * NSCELL_SHIM_COMPAT=1 takes the code paths of kernels before 5.12 (no
+ * openat2, open_tree or mount_setattr: O_NOFOLLOW walks, mount(2) and
+ * remounts) so the tests can cover them on a new kernel. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+#include "translate/load.h"
+
+#define MAX_KEEP_FDS 256
+
+const int shim_forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT };
+const size_t shim_nforwarded_signals = sizeof shim_forwarded_signals / sizeof *shim_forwarded_signals;
+
+static const char usage_text[] =
+	"usage: nscell-shim [-u USER] [-s VHOST] [-f TEMPLATE] [-2 TEMPLATE] [-C CONF]\n"
+	"                   [-d DIR] [-c] [-v] [--keep-fd N]... [-- CMD ARGS...]\n"
+	"\n"
+	"Run CMD (default: the user's shell) as USER in the sandbox its templates describe.\n"
+	"  -u USER      the sandbox user (default: yourself; root: nobody)\n"
+	"  -s VHOST     the virtual host (its template and mode from nscell.conf)\n"
+	"  -f FILE      server template (default: nscell.conf's, or the built-in one)\n"
+	"  -2 FILE      vhost template, applied after the server template\n"
+	"  -C FILE      nscell.conf (default " NSCELL_DEFAULT_CONF ")\n"
+	"  -d DIR       working directory inside the sandbox (default: the user's home)\n"
+	"  -c           put the sandbox in the user's cgroup with nscell.conf's limits\n"
+	"  -p           persist the sandbox (not implemented yet)\n"
+	"  -v           print each step on stderr, with the template line behind it;\n"
+	"               also on when NSCELL_DEBUG=1 or the file debug next to the\n"
+	"               default nscell.conf exists\n"
+	"  --keep-fd N  pass file descriptor N to the command (repeatable); systemd's\n"
+	"               LISTEN_FDS are passed on too, with LISTEN_PID rewritten\n"
+	"Exit status: the command's (128+N when killed by signal N); 2 when the sandbox\n"
+	"could not be built, with one line on stderr saying why.\n";
+
+static bool verbose_flag;
+static struct timespec started; /* verbose lines say how long after this */
+
+void shim_log(const struct shim *s, const struct plan_origin *origin, const char *fmt, ...)
+{
+	if (s && !s->verbose)
+		return;
+	if (!s && !verbose_flag)
+		return;
+	char line[1536], where[512];
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long us = (now.tv_sec - started.tv_sec) * 1000000L + (now.tv_nsec - started.tv_nsec) / 1000;
+	int n = snprintf(line, sizeof line, "nscell-shim[%d] +%ld.%03ldms: ", (int)getpid(), us / 1000,
+			 us % 1000);
+	va_list ap;
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	if ((size_t)n < sizeof line && origin)
+		n += snprintf(line + n, sizeof line - (size_t)n, " (%s)",
+			      plan_origin_str(origin, where, sizeof where));
+	if ((size_t)n >= sizeof line - 1)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	/* one write, so lines of the host side and the sandbox do not mix */
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+int shim_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t shim_read_small(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	size_t n = 0;
+	while (n < size - 1) {
+		ssize_t r = read(fd, buf + n, size - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+static bool debug_requested(void)
+{
+	const char *e = getenv("NSCELL_DEBUG");
+	if (e && strcmp(e, "1") == 0)
+		return true;
+	/* the trigger file sits next to the default nscell.conf */
+	char path[512];
+	const char *conf = NSCELL_DEFAULT_CONF;
+	const char *slash = strrchr(conf, '/');
+	int dirlen = slash ? (int)(slash - conf) : 0;
+	snprintf(path, sizeof path, "%.*s/debug", dirlen, conf);
+	return access(path, F_OK) == 0;
+}
+
+static int parse_fd(const char *arg, int *fd)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < 0 || v > 1 << 20)
+		return -1;
+	*fd = (int)v;
+	return 0;
+}
+
+/* systemd socket activation: LISTEN_FDS=n for us (LISTEN_PID unset or ours)
+ * passes fds 3..3+n-1 on. */
+static unsigned listen_fds_for_us(void)
+{
+	const char *n = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	int v, want;
+	if (!n || parse_fd(n, &v) < 0 || v <= 0 || v > MAX_KEEP_FDS)
+		return 0;
+	if (pid && (parse_fd(pid, &want) < 0 || want != (int)getpid()))
+		return 0;
+	return (unsigned)v;
+}
+
+struct options {
+	struct load_opts load;
+	int keep[MAX_KEEP_FDS];
+	size_t nkeep;
+	bool cgroups, persist, cwd_given;
+	char **argv;
+};
+
+static int parse_options(int argc, char **argv, struct options *o, nscell_error_t *err)
+{
+	enum { OPT_KEEP_FD = 0x100, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "vhost", required_argument, NULL, 's' },
+		{ "conf", required_argument, NULL, 'C' },
+		{ "keep-fd", required_argument, NULL, OPT_KEEP_FD },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, fd;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+u:s:f:2:C:d:cpvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u': o->load.user = optarg; break;
+		case 's': o->load.vhost = optarg; break;
+		case 'f': o->load.server_tpl = optarg; break;
+		case '2': o->load.vhost_tpl = optarg; break;
+		case 'C': o->load.conf_path = optarg; break;
+		case 'd': o->load.cwd = optarg; o->cwd_given = true; break;
+		case 'c': o->cgroups = true; break;
+		case 'p': o->persist = true; break;
+		case 'v': verbose_flag = true; break;
+		case OPT_KEEP_FD:
+			if (parse_fd(optarg, &fd) < 0 || fd < 3)
+				return nscell_error_set(err, 0,
+							"--keep-fd '%s': not a file descriptor number above 2",
+							optarg);
+			if (o->nkeep == MAX_KEEP_FDS)
+				return nscell_error_set(err, 0, "--keep-fd: more than %d", MAX_KEEP_FDS);
+			o->keep[o->nkeep++] = fd;
+			break;
+		case 'h': case OPT_HELP:
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			if (optopt && strchr("usf2Cd", optopt))
+				return nscell_error_set(err, 0, "option -%c needs an argument (see --help)",
+							optopt);
+			return nscell_error_set(err, 0, "unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	o->argv = optind < argc ? argv + optind : NULL;
+	return 0;
+}
+
+/* No command and a terminal on stdin: an interactive shell. */
+static int make_interactive(struct plan *p, nscell_error_t *err)
+{
+	size_t n = plan_strv_len(p->proc.argv);
+	char **v = realloc(p->proc.argv, (n + 2) * sizeof *v);
+	if (!v)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	p->proc.argv = v;
+	if (!(v[n] = strdup("-i")))
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	v[n + 1] = NULL;
+	return 0;
+}
+
+static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
+	       struct diags *d, nscell_error_t *err)
+{
+	extern char **environ;
+	struct options o = { 0 };
+	struct plan *plan = s->plan;
+
+	/* A setuid (or file-capability) shim would let any user pick
+	 * templates (-f) and users (-u): root runs it, or the user for itself. */
+	if (getauxval(AT_SECURE) || getuid() != geteuid() || getgid() != getegid())
+		return nscell_error_set(err, 0, "refusing to run setuid, setgid or with file capabilities");
+	if (parse_options(argc, argv, &o, err) < 0)
+		return -1;
+	s->verbose = verbose_flag || debug_requested();
+	verbose_flag = s->verbose;
+	if (o.persist)
+		return nscell_error_set(err, 0, "-p (persist): not implemented yet");
+
+	/* our setup writes exact modes; the caller's umask is the command's */
+	s->umask = umask(0);
+	s->rootless = geteuid() != 0;
+	s->want_cgroup = o.cgroups;
+	s->cwd_given = o.cwd_given;
+	const char *compat = getenv("NSCELL_SHIM_COMPAT");
+	s->compat = compat && strcmp(compat, "1") == 0;
+
+	s->listen_fds = listen_fds_for_us();
+	for (unsigned i = 0; i < s->listen_fds && o.nkeep < MAX_KEEP_FDS; i++)
+		o.keep[o.nkeep++] = 3 + (int)i;
+	if (fds_setup(s, o.keep, o.nkeep, err) < 0)
+		return -1;
+
+	o.load.argv = o.argv;
+	o.load.env = environ;
+	o.load.rootless = s->rootless;
+	/* sources are opened (and checked) once, when the sandbox is built */
+	o.load.check_sources = false;
+	conf_init(conf);
+	int r = plan_load(plan, conf, &o.load, d, err);
+	if (d->nerrors || (s->verbose && d->nwarnings))
+		diags_print(d, stderr);
+	if (r < 0 && d->nerrors)
+		err->msg[0] = '\0'; /* the diagnostics above said it all */
+	if (r < 0)
+		return -1;
+	if (s->rootless && plan->id.uid != geteuid())
+		return nscell_error_set(err, EPERM,
+					"user '%s': an unprivileged caller can only launch for itself",
+					plan->id.user);
+	s->interactive = !o.argv && isatty(STDIN_FILENO);
+	if (s->interactive && make_interactive(plan, err) < 0)
+		return -1;
+	shim_log(s, NULL, "user %s uid %u gid %u, %zu mount entries, %s mode", plan->id.user,
+		 (unsigned)plan->id.uid, (unsigned)plan->id.gid, plan->nmounts,
+		 s->rootless ? "unprivileged" : "root");
+	if (plan->sandbox_off)
+		return shim_exec_unsandboxed(s, err);
+	return shim_launch(s, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct plan plan;
+	struct nscell_conf conf;
+	struct diags d;
+	nscell_error_t err = { 0 };
+	memset(&plan, 0, sizeof plan);
+	memset(&conf, 0, sizeof conf);
+	diags_init(&d);
+	struct shim s = { .plan = &plan, .err_fd = -1, .status_fd = -1 };
+	clock_gettime(CLOCK_MONOTONIC, &started);
+	int status = run(argc, argv, &s, &conf, &d, &err);
+	free(s.keep_fds);
+	if (status < 0) {
+		if (err.msg[0])
+			fprintf(stderr, "nscell-shim: %s\n", err.msg);
+		status = NSCELL_EXIT_USAGE;
+	}
+	plan_free(&plan);
+	conf_free(&conf);
+	diags_free(&d);
+	return status;
+}

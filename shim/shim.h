@@ -1,0 +1,109 @@
+/* nscell-shim: the hot-path launcher.  It builds the sandbox a plan
+ * describes and execs the user's command in it.
+ *
+ * Process tree:
+ *   host side  nscell-shim (the caller's process): clones the sandbox, writes
+ *              its uid/gid maps, puts it in a cgroup, forwards signals and
+ *              returns the command's status.
+ *   pid 1      the cloned child: builds the mount tree (rootfs.c), pivots
+ *              into it, then stays as a tiny init (init.c).
+ *   pid 2      the command: drops every privilege (creds.c), keeps only the
+ *              file descriptors asked for (fds.c) and execs.
+ *
+ * Nothing in shim/ parses a template: everything comes from the plan. */
+#ifndef NSCELL_SHIM_H
+#define NSCELL_SHIM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "translate/error.h"
+#include "translate/plan.h"
+
+struct shim_cgroup;
+struct rootfs;
+
+/* What the command line asked for, plus what main() learnt about the caller. */
+struct shim {
+	struct plan *plan;
+	bool verbose;
+	bool rootless;        /* unprivileged caller launching for itself */
+	bool userns;          /* a user namespace is created */
+	bool cwd_given;       /* -d: a missing working directory is an error */
+	bool want_cgroup;     /* -c */
+	bool interactive;     /* no command, stdin is a tty: the shell with -i */
+	bool compat;          /* NSCELL_SHIM_COMPAT=1: take the pre-5.12 kernel paths */
+	int *keep_fds;        /* sorted, unique, all >= 3: --keep-fd and LISTEN_FDS */
+	size_t nkeep_fds;
+	unsigned listen_fds;  /* LISTEN_FDS passed on (fds 3..3+n-1), 0 when none */
+	mode_t umask;         /* the caller's, restored for the command */
+	sigset_t caller_mask; /* the caller's signal mask, restored for the command */
+	int err_fd;           /* write end of the error pipe (child side), -1 elsewhere */
+	int status_fd;        /* write end of the status pipe (the init's), -1 elsewhere */
+	struct shim_cgroup *cgroup;
+	struct rootfs *rootfs; /* sources opened by the host side, or NULL */
+};
+
+/* Signals the host side and the init pass on to the command. */
+extern const int shim_forwarded_signals[];
+extern const size_t shim_nforwarded_signals;
+
+/* main.c: -v, NSCELL_DEBUG=1 or the trigger file: one line per step on
+ * stderr, naming the template line (origin may be NULL). */
+void shim_log(const struct shim *s, const struct plan_origin *origin, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* launch.c: clone the sandbox, run the host side, return the exit status. */
+int shim_launch(struct shim *s, nscell_error_t *err);
+/* The vhost's mode is off: no sandbox, just become the user and exec. */
+int shim_exec_unsandboxed(struct shim *s, nscell_error_t *err);
+
+/* rootfs.c: (host side, root) open every source before the clone, as
+ * detached mount trees the child attaches; a no-op when unprivileged. */
+int rootfs_open_sources(struct shim *s, nscell_error_t *err);
+void rootfs_free(struct shim *s);
+/* rootfs.c: (child) build the mount tree from the plan and pivot into it. */
+int rootfs_build(struct shim *s, nscell_error_t *err);
+
+/* init.c: (child, after the pivot) fork the command and be its pid 1.
+ * Never returns. */
+void __attribute__((noreturn)) init_run(struct shim *s);
+/* init.c: the command's last steps: credentials, fds, cwd, exec.  Returns
+ * only on failure. */
+int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err);
+
+/* creds.c: become the user with no capability, no_new_privs and the
+ * TIOCSTI filter.  pdeath_parent: the pid getppid() must still return
+ * after PR_SET_PDEATHSIG (0: do not set it). */
+int creds_drop(const struct shim *s, pid_t pdeath_parent, nscell_error_t *err);
+/* creds.c: the init keeps its uid and CAP_KILL only (to signal the command). */
+int creds_init_caps(nscell_error_t *err);
+/* creds.c: setfsuid/setfsgid to the user (to create files as the user) and back. */
+int creds_fs_as_user(const struct shim *s, nscell_error_t *err);
+void creds_fs_restore(void);
+
+/* fds.c */
+/* Make sure 0, 1 and 2 are open, mark every other fd close-on-exec except
+ * the kept ones (--keep-fd, LISTEN_FDS), which are validated. */
+int fds_setup(struct shim *s, const int *keep, size_t nkeep, nscell_error_t *err);
+/* In the command: close everything not kept, and return the environment
+ * to exec with: env with LISTEN_PID set to our pid when LISTEN_FDS are
+ * passed on, or every LISTEN_* removed when they are not.  The strings
+ * are env's (plus one new one); NULL on failure. */
+char **fds_finish(const struct shim *s, char **env, nscell_error_t *err);
+
+/* cgroup.c: a per-user cgroup under p->cgroup.parent with the plan's limits */
+int cgroup_prepare(struct shim *s, nscell_error_t *err);
+int cgroup_attach(struct shim *s, pid_t pid, nscell_error_t *err);
+/* remove the cgroups this launch created (after a failure) and free */
+void cgroup_release(struct shim *s, bool failed);
+
+/* write(2) all of buf, retrying on EINTR and short writes */
+int shim_write_all(int fd, const void *buf, size_t len);
+/* read a small file (up to size-1 bytes, NUL-terminated); -1 on error */
+ssize_t shim_read_small(const char *path, char *buf, size_t size);
+
+#endif
