@@ -36,6 +36,8 @@ int cmd_plan(struct cli *c);
 int cmd_translate(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_run(struct cli *c);
+int cmd_probe(struct cli *c);
+int cmd_diff(struct cli *c);
 
 /* `nscell plan -J`: the plan as JSON through yajl */
 int plan_json_print(const struct plan *p, FILE *out);

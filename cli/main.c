@@ -22,6 +22,10 @@ static const struct command commands[] = {
 	  "export    -u USER -o DIR [--rootless] [--no-hooks] [-f F] [-2 F] [-s VHOST] [-- CMD ARGS]" },
 	{ "run", NULL, cmd_run,
 	  "run       [-u USER] [-d DIR] [-c] [-v] [--keep-fd N] [-- CMD ARGS]  same options as nscell-shim" },
+	{ "probe", NULL, cmd_probe,
+	  "probe     [-J] [--ref-ns TYPE=INODE,...] [--raw FILE] [-- PATH...]  what this process sees" },
+	{ "diff", NULL, cmd_diff,
+	  "diff      -u USER [-s VHOST] [-f F] [-2 F] [-C CONF] [-J] [-v] [--keep] [--rootless]  shim vs runc; exit 1 on differences" },
 };
 
 static void usage(FILE *out)
