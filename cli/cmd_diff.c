@@ -512,6 +512,9 @@ static int prepare_and_run(struct diff_run *d, struct plan *p)
 		if (st != 0)
 			return nscell_error_set(&d->err, 0, "%s failed", AFTER_EXPORT_ENV);
 	}
+	/* runc sets umask 0022 in the container (process.user.umask is not in
+	 * the 1.0.2 schema); the shim passes the caller's on: both get 0022 */
+	umask(022);
 	if (run_runc(d, bundle) < 0 || run_shim(d) < 0)
 		return -1;
 	return 0;

@@ -10,6 +10,8 @@
  * - linux.devices: runc makes the device nodes of PLAN_DEV (oci/rules.c).
  * - linux.resources.devices: runc always installs its default device cgroup
  *   policy (deny all but the standard nodes) when it manages a cgroup.
+ * - linux.seccomp and the masked and read-only paths below /proc are the
+ *   shim's own (oci/rules.c), written for every plan.
  * - linux.rootfsPropagation is left out, on purpose: absent, runc makes the
  *   whole copied mount tree a slave (MS_SLAVE|MS_REC, prepareRoot), so host
  *   mounts propagate in (as with LiteSpeed and bwrap) and nothing the
@@ -157,7 +159,7 @@ static int emit_dev(struct emit *e, const struct plan_mount *m)
 		if (asprintf(&dst, "%s%s", part == OCI_DEV_TMPFS ? m->dst : base,
 			     oci_dev_suffix[part]) < 0)
 			return -1;
-		oci_dev_options(part, e->rootless, &o);
+		oci_dev_options(part, e->p->namespaces & PLAN_NS_USER, &o);
 		emit_mount(e, dst, oci_dev_type[part], oci_dev_source[part], &o);
 		free(dst);
 	}
@@ -337,14 +339,64 @@ static int emit_mappings(struct emit *e, const char *name, bool gids, nscell_err
 	return 0;
 }
 
-static void emit_paths(struct emit *e, const char *name, enum plan_op op)
+/* Below each proc mount what the shim hides there (defaults), then the
+ * plan's own entries of op. */
+static void emit_paths(struct emit *e, const char *name, enum plan_op op,
+		       const char *const *defaults)
 {
+	char path[4096 + 64];
 	key(e, name);
 	arr_open(e);
+	for (size_t i = 0; i < e->p->nmounts; i++)
+		for (size_t j = 0; e->p->mounts[i].op == PLAN_PROC && defaults[j]; j++)
+			str(e, oci_proc_path(path, sizeof path, e->p->mounts[i].dst, defaults[j]));
 	for (size_t i = 0; i < e->p->nmounts; i++)
 		if (e->p->mounts[i].op == op)
 			str(e, e->p->mounts[i].dst);
 	arr_close(e);
+}
+
+/* the shim's filter against TIOCSTI and TIOCLINUX (oci/rules.c) */
+static void emit_seccomp(struct emit *e)
+{
+	key(e, "seccomp");
+	map_open(e);
+	key(e, "defaultAction");
+	str(e, "SCMP_ACT_ALLOW");
+	key(e, "architectures");
+	arr_open(e);
+	for (size_t i = 0; oci_seccomp_arches[i]; i++)
+		str(e, oci_seccomp_arches[i]);
+	arr_close(e);
+	key(e, "syscalls");
+	arr_open(e);
+	for (size_t i = 0; i < OCI_SECCOMP_NREQUESTS; i++) {
+		map_open(e);
+		key(e, "names");
+		arr_open(e);
+		str(e, "ioctl");
+		arr_close(e);
+		key(e, "action");
+		str(e, "SCMP_ACT_ERRNO");
+		key(e, "errnoRet");
+		num(e, OCI_SECCOMP_ERRNO);
+		key(e, "args");
+		arr_open(e);
+		map_open(e);
+		key(e, "index");
+		num(e, 1);
+		key(e, "value");
+		num(e, OCI_SECCOMP_MASK);
+		key(e, "valueTwo");
+		num(e, oci_seccomp_requests[i]);
+		key(e, "op");
+		str(e, "SCMP_CMP_MASKED_EQ");
+		map_close(e);
+		arr_close(e);
+		map_close(e);
+	}
+	arr_close(e);
+	map_close(e);
 }
 
 static const struct {
@@ -423,9 +475,11 @@ static int emit_linux(struct emit *e, nscell_error_t *err)
 	if (emit_resources(e, err) < 0)
 		return -1;
 	where(e, "linux.maskedPaths", NULL);
-	emit_paths(e, "maskedPaths", PLAN_MASK);
+	emit_paths(e, "maskedPaths", PLAN_MASK, oci_proc_masked);
 	where(e, "linux.readonlyPaths", NULL);
-	emit_paths(e, "readonlyPaths", PLAN_REMOUNT_RO);
+	emit_paths(e, "readonlyPaths", PLAN_REMOUNT_RO, oci_proc_readonly);
+	where(e, "linux.seccomp", NULL);
+	emit_seccomp(e);
 	map_close(e);
 	return 0;
 }

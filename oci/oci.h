@@ -70,12 +70,38 @@ struct oci_mount_opts {
  * bound from OCI_FILES_DIR (in_files).  Do not copy *o: v points into it. */
 void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool rootless,
 		       bool in_files, struct oci_mount_opts *o);
-/* The three mounts of PLAN_DEV: DST (tmpfs), DST/pts (devpts), DST/shm. */
+/* The three mounts of PLAN_DEV: DST (tmpfs), DST/pts (devpts), DST/shm.
+ * userns: the plan has a user namespace (then /dev is nodev too). */
 enum oci_dev_part { OCI_DEV_TMPFS, OCI_DEV_PTS, OCI_DEV_SHM, OCI_DEV_NPARTS };
 extern const char *const oci_dev_suffix[OCI_DEV_NPARTS];
 extern const char *const oci_dev_type[OCI_DEV_NPARTS];
 extern const char *const oci_dev_source[OCI_DEV_NPARTS];
-void oci_dev_options(enum oci_dev_part part, bool rootless, struct oci_mount_opts *o);
+void oci_dev_options(enum oci_dev_part part, bool userns, struct oci_mount_opts *o);
+
+/* What nscell hides below every proc mount, as nscell-shim does
+ * (shim/dev.c proc_setup), in its order: names relative to the mount,
+ * NULL-terminated.  They come first in linux.maskedPaths and
+ * linux.readonlyPaths, before the plan's own PLAN_MASK and
+ * PLAN_REMOUNT_RO entries; the reader drops them again. */
+extern const char *const oci_proc_masked[];
+extern const char *const oci_proc_readonly[];
+/* "DST/NAME" ("/NAME" for a proc mount at "/") */
+const char *oci_proc_path(char *buf, size_t size, const char *dst, const char *name);
+
+/* linux.seccomp, the filter of every nscell sandbox (shim/creds.c
+ * block_terminal_injection): default SCMP_ACT_ALLOW; ioctl with one of
+ * these requests fails with OCI_SECCOMP_ERRNO (EPERM).  The request is
+ * compared on its low 32 bits only, as the kernel truncates it
+ * (CVE-2019-10063): SCMP_CMP_MASKED_EQ, value the mask, valueTwo the
+ * request (runc hands them to libseccomp in that order). */
+#define OCI_SECCOMP_NREQUESTS 2
+extern const uint32_t oci_seccomp_requests[OCI_SECCOMP_NREQUESTS];
+#define OCI_SECCOMP_ERRNO 1 /* EPERM */
+#define OCI_SECCOMP_MASK 0xffffffffu
+/* The architectures the filter names for this build (the shim's filter
+ * covers the same: the native one and its compat ABIs), NULL-terminated;
+ * empty where the build knows none (runc then uses the native one). */
+extern const char *const oci_seccomp_arches[];
 
 /* linux.cgroupsPath for the plan ("/PARENT/nscell-UID[-VHOST]"), malloc'd;
  * NULL with *err set on failure.  Only written when limits are set. */

@@ -308,23 +308,6 @@ static int check_mappings(struct reader *r, const struct oci_idmap *m, size_t n,
 	return 0;
 }
 
-static int read_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op)
-{
-	char f[64];
-	if (!v)
-		return 0;
-	if (!YAJL_IS_ARRAY(v))
-		return rd_bad(r, field, "expected an array of paths");
-	for (size_t i = 0; i < v->u.array.len; i++) {
-		const char *path;
-		if (rd_path(r, v->u.array.values[i], rd_idx(f, sizeof f, field, i), &path) < 0)
-			return -1;
-		if (!plan_add_mount(r->p, op, 0, NULL, path, 0, NULL))
-			return rd_oom(r);
-	}
-	return 0;
-}
-
 static int read_cgroup(struct reader *r, yajl_val lx)
 {
 	struct plan *p = r->p;
@@ -386,12 +369,13 @@ static int read_linux(struct reader *r, yajl_val lx)
 {
 	static const char *const known[] = { "namespaces", "uidMappings", "gidMappings",
 					     "cgroupsPath", "resources", "rootfsPropagation",
-					     "maskedPaths", "readonlyPaths", NULL };
+					     "maskedPaths", "readonlyPaths", "seccomp", NULL };
 	const char *prop;
 	if (rd_object(r, lx, "linux", true) < 0 || rd_check_keys(r, lx, "linux", known) < 0 ||
 	    read_namespaces(r, rd_get(lx, "namespaces")) < 0 ||
 	    rd_string(r, rd_get(lx, "rootfsPropagation"), "linux.rootfsPropagation", false,
-		      &prop) < 0)
+		      &prop) < 0 ||
+	    rd_seccomp(r, rd_get(lx, "seccomp")) < 0)
 		return -1;
 	/* nscell leaves it out: runc's default is rslave (see emit.c); the
 	 * non-recursive values would leave mounts shared with the host */
@@ -437,8 +421,10 @@ static int read_tree(struct reader *r, yajl_val root)
 	    rd_mounts(r, rd_get(root, "mounts")) < 0 ||
 	    check_mappings(r, um, nu, false) < 0 || check_mappings(r, gm, ng, true) < 0 ||
 	    read_cgroup(r, lx) < 0 ||
-	    read_paths(r, rd_get(lx, "maskedPaths"), "linux.maskedPaths", PLAN_MASK) < 0 ||
-	    read_paths(r, rd_get(lx, "readonlyPaths"), "linux.readonlyPaths", PLAN_REMOUNT_RO) < 0)
+	    rd_paths(r, rd_get(lx, "maskedPaths"), "linux.maskedPaths", PLAN_MASK,
+		     oci_proc_masked) < 0 ||
+	    rd_paths(r, rd_get(lx, "readonlyPaths"), "linux.readonlyPaths", PLAN_REMOUNT_RO,
+		     oci_proc_readonly) < 0)
 		return -1;
 	if (r->ann_uid) {
 		char uid[24];

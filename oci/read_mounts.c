@@ -73,9 +73,15 @@ static int match_opts(struct reader *r, const struct mount_in *m,
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(o->u.array.values[j]->u.string, s) == 0)
 				return rd_bad(r, f, "'%s' given twice", s);
-		size_t k = 0;
+		size_t k = 0, rk = 0;
 		while (k < want->n && strcmp(want->v[k], s) != 0)
 			k++;
+		/* "ro" where nscell writes "rro": the top mount only */
+		while (rk < want->n && !(want->v[rk][0] == 'r' && strcmp(want->v[rk] + 1, s) == 0))
+			rk++;
+		if (k == want->n && rk < want->n)
+			return rd_bad(r, f, "'%s' (the top mount only) not supported by nscell on a "
+				      "%s mount: use '%s'", s, kind, want->v[rk]);
 		if (k == want->n)
 			return rd_bad(r, f, "'%s' not supported by nscell on a %s mount", s, kind);
 	}
@@ -189,9 +195,10 @@ static int read_bind(struct reader *r, const struct mount_in *m)
 		return 0;
 	bool tmp = in_list(r->ann_tmp, m->dst);
 	unsigned flags = 0;
-	if (!tmp && has_opt(m->options, "ro"))
+	/* the plain forms only to say that nscell writes the recursive ones */
+	if (!tmp && (has_opt(m->options, "rro") || has_opt(m->options, "ro")))
 		flags |= PLAN_F_RO;
-	if (!tmp && !has_opt(m->options, "nodev"))
+	if (!tmp && !has_opt(m->options, "rnodev") && !has_opt(m->options, "nodev"))
 		flags |= PLAN_F_DEVICES;
 	struct plan_mount *e = plan_add_mount(r->p, tmp ? PLAN_TMP : PLAN_BIND, flags, m->src,
 					      m->dst, 0, NULL);
@@ -252,7 +259,7 @@ static int read_dev(struct reader *r, yajl_val mounts, size_t *i, const struct m
 	}
 	for (int k = 0; k < OCI_DEV_NPARTS; k++) {
 		struct oci_mount_opts want;
-		oci_dev_options(k, r->rootless, &want);
+		oci_dev_options(k, r->p->namespaces & PLAN_NS_USER, &want);
 		if (want_source(r, &parts[k], oci_dev_source[k]) < 0 ||
 		    match_opts(r, &parts[k], &want, oci_dev_type[k]) < 0)
 			return -1;
@@ -276,7 +283,7 @@ int rd_mounts(struct reader *r, yajl_val v)
 		if (parse_mount(r, v->u.array.values[i], field, &m) < 0)
 			return -1;
 		struct oci_mount_opts dev;
-		oci_dev_options(OCI_DEV_TMPFS, r->rootless, &dev);
+		oci_dev_options(OCI_DEV_TMPFS, r->p->namespaces & PLAN_NS_USER, &dev);
 		int rc;
 		/* runc makes any mount with a bind option a bind; nscell wants
 		 * the type to say so */

@@ -48,5 +48,12 @@ int rd_path(struct reader *r, yajl_val v, const char *field, const char **out);
 
 /* The mounts array → plan entries (r->rootless and the identity known). */
 int rd_mounts(struct reader *r, yajl_val v);
+/* linux.maskedPaths or readonlyPaths (after the mounts): first, below each
+ * proc mount, the shim's defaults (dropped), then PLAN_MASK or
+ * PLAN_REMOUNT_RO entries of op. */
+int rd_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op,
+	     const char *const *defaults);
+/* linux.seccomp: exactly nscell's filter (oci/rules.c). */
+int rd_seccomp(struct reader *r, yajl_val v);
 
 #endif

@@ -7,20 +7,25 @@
  * runc behaviours these rules work around or rely on (runc 1.1.5):
  * - container uid 0 must be mapped in a user namespace (see
  *   oci_container_uid), so rootless runs the process as container root;
- * - devpts refuses gid=5 when gid 5 is not mapped in the user namespace,
- *   so root mode maps it whenever there is a /dev;
  * - runc always creates /dev/null, zero, full, random, urandom and tty (by
  *   mknod, or as binds of the host's nodes inside a user namespace), the
- *   /dev/fd, stdin, stdout, stderr and core symlinks and /dev/ptmx →
- *   pts/ptmx, so PLAN_DEV needs only its three mounts and no linux.devices;
+ *   /dev/fd, stdin, stdout, stderr symlinks, /dev/core when the host has a
+ *   /proc/kcore (as the shim) and /dev/ptmx → pts/ptmx, so PLAN_DEV needs
+ *   only its three mounts and no linux.devices;
+ * - a bind's "ro", "nosuid" and "nodev" change its top mount only; the
+ *   recursive "rro", "rnosuid" and "rnodev" (runc ≥ 1.1: mount_setattr
+ *   with AT_RECURSIVE) cover the top mount and every mount below it, as
+ *   the shim does, so binds carry those alone;
  * - runc mounts over the rootfs, so a file or directory below a mount is
  *   written to BUNDLE/files/ and bound from there (oci_hidden_by);
  * - runc resolves a relative bind source against the bundle directory. */
 #include "oci.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 bool oci_rootless(const struct plan *p, const struct oci_opts *o)
 {
@@ -75,14 +80,6 @@ gid_t oci_container_gid(const struct plan *p, bool rootless)
 	return rootless ? 0 : p->id.gid;
 }
 
-static bool plan_has_dev(const struct plan *p)
-{
-	for (size_t i = 0; i < p->nmounts; i++)
-		if (p->mounts[i].op == PLAN_DEV)
-			return true;
-	return false;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -90,9 +87,9 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* Root: 0 (runc sets up the container as container root, mapped to host
- * root), the user's id, and for gids every supplementary group plus 5 (tty)
- * when there is a /dev: devpts refuses gid=5 unless 5 is mapped.  All 1:1,
- * sorted, duplicates dropped, neighbours merged into one range. */
+ * root), the user's id, and for gids every supplementary group, as the
+ * shim maps them.  All 1:1, sorted, duplicates dropped, neighbours merged
+ * into one range. */
 int oci_id_mappings(const struct plan *p, bool rootless, bool gids, struct oci_idmap **out,
 		    size_t *n)
 {
@@ -107,7 +104,7 @@ int oci_id_mappings(const struct plan *p, bool rootless, bool gids, struct oci_i
 		*n = 1;
 		return 0;
 	}
-	size_t cap = 3 + (gids ? p->id.ngroups : 0);
+	size_t cap = 2 + (gids ? p->id.ngroups : 0);
 	uint32_t *ids = malloc(cap * sizeof *ids);
 	struct oci_idmap *m = malloc(cap * sizeof *m);
 	if (!ids || !m) {
@@ -118,12 +115,9 @@ int oci_id_mappings(const struct plan *p, bool rootless, bool gids, struct oci_i
 	size_t k = 0;
 	ids[k++] = 0;
 	ids[k++] = gids ? p->id.gid : p->id.uid;
-	if (gids) {
+	if (gids)
 		for (size_t i = 0; i < p->id.ngroups; i++)
 			ids[k++] = p->id.groups[i];
-		if (plan_has_dev(p))
-			ids[k++] = 5;
-	}
 	qsort(ids, k, sizeof *ids, cmp_u32);
 	size_t nm = 0;
 	for (size_t i = 0; i < k; i++) {
@@ -155,21 +149,21 @@ void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool ro
 		/* generated and copied files are read-only; a directory the
 		 * template made stays writable, like a PLAN_DIR in the rootfs */
 		opts_add(o, "rbind");
-		opts_add(o, "nosuid");
-		opts_add(o, "nodev");
+		opts_add(o, "rnosuid");
+		opts_add(o, "rnodev");
 		if (m->op != PLAN_DIR)
-			opts_add(o, "ro");
+			opts_add(o, "rro");
 		return;
 	}
 	switch (m->op) {
 	case PLAN_BIND:
 	case PLAN_TMP:
 		opts_add(o, "rbind");
-		opts_add(o, "nosuid");
+		opts_add(o, "rnosuid");
 		if (!(m->op == PLAN_BIND && (m->flags & PLAN_F_DEVICES)))
-			opts_add(o, "nodev");
+			opts_add(o, "rnodev");
 		if (m->op == PLAN_BIND && (m->flags & PLAN_F_RO))
-			opts_add(o, "ro");
+			opts_add(o, "rro");
 		break;
 	case PLAN_TMPFS:
 		opts_add(o, "nosuid");
@@ -202,15 +196,20 @@ const char *const oci_dev_suffix[OCI_DEV_NPARTS] = { "", "/pts", "/shm" };
 const char *const oci_dev_type[OCI_DEV_NPARTS] = { "tmpfs", "devpts", "tmpfs" };
 const char *const oci_dev_source[OCI_DEV_NPARTS] = { "tmpfs", "devpts", "shm" };
 
-/* runc's own /dev, minus noexec on /dev/shm; no nodev on /dev itself, the
- * device nodes runc makes there must work.  devpts gid=5 (tty) only when
- * not rootless: gid 5 is not mapped in a rootless user namespace. */
-void oci_dev_options(enum oci_dev_part part, bool rootless, struct oci_mount_opts *o)
+/* The shim's /dev in runc's terms: /dev noexec, and nodev when there is a
+ * user namespace, where runc binds the host's device nodes (a bind keeps
+ * its source's flags).  Without one runc mknods them into the tmpfs, which
+ * therefore cannot be nodev (a normalisation of nscell diff).  devpts
+ * without gid=: the shim mounts it so, and the user is not in tty. */
+void oci_dev_options(enum oci_dev_part part, bool userns, struct oci_mount_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	switch (part) {
 	case OCI_DEV_TMPFS:
 		opts_add(o, "nosuid");
+		opts_add(o, "noexec");
+		if (userns)
+			opts_add(o, "nodev");
 		opts_add(o, "strictatime");
 		opts_add(o, "mode=755");
 		opts_add(o, "size=65536k");
@@ -221,8 +220,6 @@ void oci_dev_options(enum oci_dev_part part, bool rootless, struct oci_mount_opt
 		opts_add(o, "newinstance");
 		opts_add(o, "ptmxmode=0666");
 		opts_add(o, "mode=0620");
-		if (!rootless)
-			opts_add(o, "gid=5");
 		break;
 	default:
 		opts_add(o, "nosuid");
@@ -231,6 +228,32 @@ void oci_dev_options(enum oci_dev_part part, bool rootless, struct oci_mount_opt
 		break;
 	}
 }
+
+/* shim/dev.c proc_setup: read-only first, then the masked files and dirs */
+const char *const oci_proc_masked[] = { "kcore", "sysrq-trigger", "keys", "timer_list",
+					"latency_stats", "sched_debug", "timer_stats",
+					"acpi", "scsi", "asound", NULL };
+const char *const oci_proc_readonly[] = { "sys", "irq", "bus", "fs", NULL };
+
+const char *oci_proc_path(char *buf, size_t size, const char *dst, const char *name)
+{
+	snprintf(buf, size, "%s/%s", strcmp(dst, "/") ? dst : "", name);
+	return buf;
+}
+
+const uint32_t oci_seccomp_requests[OCI_SECCOMP_NREQUESTS] = { TIOCSTI, TIOCLINUX };
+_Static_assert(OCI_SECCOMP_ERRNO == EPERM, "the shim's filter returns EPERM");
+
+const char *const oci_seccomp_arches[] = {
+#if defined(__x86_64__)
+	"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+#elif defined(__i386__)
+	"SCMP_ARCH_X86",
+#elif defined(__aarch64__)
+	"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",
+#endif
+	NULL
+};
 
 bool oci_cgroup_limited(const struct plan *p)
 {

@@ -120,9 +120,15 @@ int dev_setup(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err)
 		{ "stdin", "/proc/self/fd/0" },  { "stdout", "/proc/self/fd/1" },
 		{ "stderr", "/proc/self/fd/2" }, { "core", "/proc/kcore" },
 	};
-	for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+	for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+		/* as runc: core only when the kernel has a /proc/kcore (not yet
+		 * pivoted, / is the host's; the sandbox's /proc, same kernel) */
+		if (strcmp(links[i][0], "core") == 0 &&
+		    faccessat(AT_FDCWD, links[i][1], F_OK, 0) < 0)
+			continue;
 		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
 			return nscell_error_errno(err, errno, "symlink %s", links[i][0]);
+	}
 	return 0;
 }
 

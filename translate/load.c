@@ -93,6 +93,57 @@ static int load_templates(struct plan *p, const struct nscell_conf *conf,
 	return r;
 }
 
+/* Whether the home is a directory inside the sandbox, made by the last
+ * entry at it or above it (plan order: parents first): a bind or tmp whose
+ * source holds it, a tmpfs or dir at it.  Both back ends start the command
+ * in plan->proc.cwd: a home that is not there would be an empty root-owned
+ * directory under runc (it creates process.cwd) and missing in the shim. */
+static bool home_in_sandbox(const struct plan *p)
+{
+	const char *home = p->id.home;
+	size_t hl = home ? strlen(home) : 0;
+	bool there = false;
+	for (size_t i = 0; hl > 1 && home[0] == '/' && i < p->nmounts; i++) {
+		const struct plan_mount *m = &p->mounts[i];
+		size_t n = m->dst ? strlen(m->dst) : 0;
+		bool at = n == hl && strcmp(m->dst, home) == 0;
+		if (!at && !(n == 1 && m->dst[0] == '/') &&
+		    !(n && n < hl && strncmp(home, m->dst, n) == 0 && home[n] == '/'))
+			continue;
+		struct stat st;
+		_cleanup_free_ char *inside = NULL;
+		switch (m->op) {
+		case PLAN_TMP:
+			if (at) { /* made as the user before the launch */
+				there = true;
+				break;
+			}
+			/* fall through */
+		case PLAN_BIND: {
+			/* the home's place in the source */
+			const char *rest = at ? "" : n == 1 ? home : home + n;
+			if (!m->src || asprintf(&inside, "%s%s", m->src, rest) < 0) {
+				inside = NULL;
+				there = false;
+				break;
+			}
+			there = stat(inside, &st) == 0 && S_ISDIR(st.st_mode);
+			break;
+		}
+		case PLAN_TMPFS:
+		case PLAN_DIR:
+			there = at || (m->op == PLAN_DIR && there);
+			break;
+		case PLAN_REMOUNT_RO:
+			break;
+		default: /* a fresh fs, a mask, a file or link in the way */
+			there = false;
+			break;
+		}
+	}
+	return there;
+}
+
 static int load_process(struct plan *p, const struct load_opts *o, nscell_error_t *err)
 {
 	if (o->argv && o->argv[0]) {
@@ -109,9 +160,12 @@ static int load_process(struct plan *p, const struct load_opts *o, nscell_error_
 						"working directory '%s': not an absolute path without '..'",
 						o->cwd);
 	} else {
-		/* the home, or "/" when the user has none (as login(1) does) */
+		/* the home, or "/" when the user has none (as login(1) does) or
+		 * the sandbox does not have it */
 		struct stat st;
-		p->proc.cwd = strdup(stat(p->id.home, &st) == 0 ? p->id.home : "/");
+		bool home = p->sandbox_off ? p->id.home && stat(p->id.home, &st) == 0 :
+					     home_in_sandbox(p);
+		p->proc.cwd = strdup(home ? p->id.home : "/");
 	}
 	if (!p->proc.argv || !p->proc.env || !p->proc.cwd)
 		return nscell_error_set(err, 0, "process: out of memory");
@@ -144,7 +198,7 @@ int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *
 		return -1;
 
 	p->sandbox_off = vh && vh->mode == CONF_VHOST_OFF;
-	if (!p->sandbox_off && load_templates(p, conf, vh, o, d) < 0)
+	if (!p->sandbox_off && !o->no_templates && load_templates(p, conf, vh, o, d) < 0)
 		return summarise(d, err, "templates");
 
 	if (load_process(p, o, err) < 0)

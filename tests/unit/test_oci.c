@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
@@ -15,6 +16,8 @@
 #include "bundles/bundle.h"
 #include "oci/oci.h"
 #include "tests/unit/unit.h"
+#include "translate/conf.h"
+#include "translate/load.h"
 
 static const struct plan_origin origin = { "t.tpl", 1, 1 };
 
@@ -218,8 +221,12 @@ START_TEST(generate_root)
 	ck_assert_str_eq(str_at(c, "root.path"), "rootfs");
 	ck_assert(YAJL_IS_FALSE(at(c, "root.readonly")));
 	ck_assert_ptr_null(at(c, "hostname"));
-	expect_strs(at(c, "linux.maskedPaths"), "/etc/shadow");
-	expect_strs(at(c, "linux.readonlyPaths"), "/var");
+	/* the shim's own below /proc first, in its order, then the plan's */
+	expect_strs(at(c, "linux.maskedPaths"),
+		    "/proc/kcore /proc/sysrq-trigger /proc/keys /proc/timer_list "
+		    "/proc/latency_stats /proc/sched_debug /proc/timer_stats /proc/acpi "
+		    "/proc/scsi /proc/asound /etc/shadow");
+	expect_strs(at(c, "linux.readonlyPaths"), "/proc/sys /proc/irq /proc/bus /proc/fs /var");
 	ck_assert_ptr_null(at(c, "linux.rootfsPropagation")); /* runc's rslave */
 	ck_assert_ptr_null(at(c, "linux.cgroupsPath"));
 	ck_assert_ptr_null(at(c, "linux.resources"));
@@ -249,21 +256,25 @@ START_TEST(mount_kinds)
 	full_plan(&p, 1000);
 	char *json = gen(&p, false);
 	yajl_val c = parse(json);
-	expect_mount(c, "/usr", "bind", "/usr", "rbind,nosuid,nodev,ro");
-	expect_mount(c, "/home/alice", "bind", "/home/alice", "rbind,nosuid,nodev");
-	expect_mount(c, "/dev/fuse", "bind", "/dev/fuse", "rbind,nosuid");
-	expect_mount(c, "/tmp", "bind", "/home/alice/.nscell/tmp", "rbind,nosuid,nodev");
+	/* recursive: the shim's flags cover every mount below a bind too */
+	expect_mount(c, "/usr", "bind", "/usr", "rbind,rnosuid,rnodev,rro");
+	expect_mount(c, "/home/alice", "bind", "/home/alice", "rbind,rnosuid,rnodev");
+	expect_mount(c, "/dev/fuse", "bind", "/dev/fuse", "rbind,rnosuid");
+	expect_mount(c, "/tmp", "bind", "/home/alice/.nscell/tmp", "rbind,rnosuid,rnodev");
 	expect_mount(c, "/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755,uid=1000,gid=1000");
 	expect_mount(c, "/scratch", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777");
 	expect_mount(c, "/proc", "proc", "proc", "nosuid,noexec,nodev");
 	expect_mount(c, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
-	expect_mount(c, "/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k");
+	/* a user namespace: runc binds the nodes, /dev can be nodev; devpts
+	 * without gid=5, as the shim mounts it */
+	expect_mount(c, "/dev", "tmpfs", "tmpfs",
+		     "nosuid,noexec,nodev,strictatime,mode=755,size=65536k");
 	expect_mount(c, "/dev/pts", "devpts", "devpts",
-		     "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5");
+		     "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620");
 	expect_mount(c, "/dev/shm", "tmpfs", "shm", "nosuid,nodev,mode=1777");
 	/* hidden by the /etc bind and the /run tmpfs: bound from files/ */
-	expect_mount(c, "/etc/passwd", "bind", "files/etc/passwd", "rbind,nosuid,nodev,ro");
-	expect_mount(c, "/run/user/1000", "bind", "files/run/user/1000", "rbind,nosuid,nodev");
+	expect_mount(c, "/etc/passwd", "bind", "files/etc/passwd", "rbind,rnosuid,rnodev,rro");
+	expect_mount(c, "/run/user/1000", "bind", "files/run/user/1000", "rbind,rnosuid,rnodev");
 	/* in the rootfs, not mounts */
 	ck_assert_ptr_null(mount_at(c, "/var"));
 	ck_assert_ptr_null(mount_at(c, "/var/tmp"));
@@ -283,8 +294,9 @@ START_TEST(mappings_root)
 	char *json = gen(&p, false);
 	yajl_val c = parse(json);
 	expect_maps(c, "linux.uidMappings", "0:0:1 1000:1000:1");
-	/* 4 and 5 (tty, for devpts) merge; 27 28 merge; 1000 1001 merge */
-	expect_maps(c, "linux.gidMappings", "0:0:1 4:4:2 27:27:2 1000:1000:2");
+	/* 27 28 merge, 1000 1001 merge; no 5 (tty): devpts has no gid=5, and
+	 * the shim maps only the user's groups */
+	expect_maps(c, "linux.gidMappings", "0:0:1 4:4:1 27:27:2 1000:1000:2");
 	expect_strs(at(c, "process.user.additionalGids"), "1000 28 27 1001 27 4");
 	yajl_val ns = at(c, "linux.namespaces");
 	char got[128] = "";
@@ -442,6 +454,147 @@ START_TEST(deterministic)
 }
 END_TEST
 
+static yajl_val item(yajl_val arr, size_t i)
+{
+	ck_assert(YAJL_IS_ARRAY(arr));
+	ck_assert_uint_gt(arr->u.array.len, i);
+	return arr->u.array.values[i];
+}
+
+/* linux.seccomp is the shim's filter: ioctl TIOCSTI and TIOCLINUX fail
+ * with EPERM, the request masked to its low 32 bits (value the mask,
+ * valueTwo the request: runc's order, checked against runc 1.1.5), for
+ * every plan */
+static void expect_seccomp(yajl_val c)
+{
+	ck_assert_str_eq(str_at(c, "linux.seccomp.defaultAction"), "SCMP_ACT_ALLOW");
+#if defined(__x86_64__)
+	expect_strs(at(c, "linux.seccomp.architectures"),
+		    "SCMP_ARCH_X86_64 SCMP_ARCH_X86 SCMP_ARCH_X32");
+#endif
+	yajl_val calls = at(c, "linux.seccomp.syscalls");
+	ck_assert_uint_eq(calls->u.array.len, 2);
+	const long long want[] = { TIOCSTI, TIOCLINUX };
+	for (size_t i = 0; i < 2; i++) {
+		yajl_val r = item(calls, i);
+		expect_strs(at(r, "names"), "ioctl");
+		ck_assert_str_eq(str_at(r, "action"), "SCMP_ACT_ERRNO");
+		ck_assert_int_eq(num_at(r, "errnoRet"), EPERM);
+		ck_assert_uint_eq(at(r, "args")->u.array.len, 1);
+		yajl_val a = item(at(r, "args"), 0);
+		ck_assert_int_eq(num_at(a, "index"), 1);
+		ck_assert_int_eq(num_at(a, "value"), 0xffffffffLL);
+		ck_assert_int_eq(num_at(a, "valueTwo"), want[i]);
+		ck_assert_str_eq(str_at(a, "op"), "SCMP_CMP_MASKED_EQ");
+	}
+#if defined(__x86_64__)
+	ck_assert_int_eq(want[0], 0x5412);
+	ck_assert_int_eq(want[1], 0x541C);
+#endif
+}
+
+START_TEST(seccomp_filter)
+{
+	struct plan p;
+	full_plan(&p, 1000);
+	for (int rootless = 0; rootless < 2; rootless++) {
+		char *json = gen(&p, rootless);
+		yajl_val c = parse(json);
+		expect_seccomp(c);
+		yajl_tree_free(c);
+		free(json);
+	}
+	plan_free(&p);
+	/* a plan without /proc or /dev too */
+	plan_init(&p);
+	set_identity(&p, 1000, 1000, "/home/alice");
+	char *json = gen(&p, false);
+	yajl_val c = parse(json);
+	expect_seccomp(c);
+	expect_strs(at(c, "linux.maskedPaths"), "");
+	expect_strs(at(c, "linux.readonlyPaths"), "");
+	yajl_tree_free(c);
+	free(json);
+	plan_free(&p);
+}
+END_TEST
+
+/* what the shim hides below every proc mount: in the config, and gone
+ * again when read back */
+START_TEST(proc_defaults)
+{
+	struct plan p, q;
+	nscell_error_t err = { 0 };
+	plan_init(&p);
+	set_identity(&p, 1000, 1000, "/home/alice");
+	add(&p, PLAN_PROC, 0, NULL, "/proc", 0);
+	add(&p, PLAN_PROC, 0, NULL, "/srv/proc", 0);
+	add(&p, PLAN_MASK, 0, NULL, "/proc/kcore", 0); /* also the template's own */
+	add(&p, PLAN_REMOUNT_RO, 0, NULL, "/srv/proc/sys", 0);
+	plan_sort(&p);
+	char *json = gen(&p, false);
+	yajl_val c = parse(json);
+	expect_strs(at(c, "linux.readonlyPaths"), "/proc/sys /proc/irq /proc/bus /proc/fs "
+		    "/srv/proc/sys /srv/proc/irq /srv/proc/bus /srv/proc/fs /srv/proc/sys");
+	yajl_val m = at(c, "linux.maskedPaths");
+	ck_assert_uint_eq(m->u.array.len, 21);
+	ck_assert_str_eq(item(m, 0)->u.string, "/proc/kcore");
+	ck_assert_str_eq(item(m, 9)->u.string, "/proc/asound");
+	ck_assert_str_eq(item(m, 10)->u.string, "/srv/proc/kcore");
+	ck_assert_str_eq(item(m, 20)->u.string, "/proc/kcore");
+	yajl_tree_free(c);
+
+	plan_init(&q);
+	ck_assert_msg(oci_config_read_buffer(&q, NULL, json, strlen(json), &err) == 0, "%s",
+		      err.msg);
+	size_t masks = 0, ro = 0;
+	for (size_t i = 0; i < q.nmounts; i++) {
+		masks += q.mounts[i].op == PLAN_MASK;
+		ro += q.mounts[i].op == PLAN_REMOUNT_RO;
+	}
+	ck_assert_uint_eq(masks, 1);
+	ck_assert_uint_eq(ro, 1);
+	ck_assert_int_eq(plan_find_dst(&q, "/srv/proc/sys")->op, PLAN_REMOUNT_RO);
+	char *again = gen(&q, false);
+	ck_assert_str_eq(json, again);
+	free(again);
+	free(json);
+	plan_free(&q);
+	plan_free(&p);
+}
+END_TEST
+
+/* /dev: noexec always, nodev only with a user namespace (without one runc
+ * mknods the nodes there); devpts never gid=5 */
+START_TEST(dev_without_userns)
+{
+	struct plan p;
+	full_plan(&p, 1000);
+	p.namespaces &= ~PLAN_NS_USER;
+	char *json = gen(&p, false);
+	yajl_val c = parse(json);
+	expect_mount(c, "/dev", "tmpfs", "tmpfs", "nosuid,noexec,strictatime,mode=755,size=65536k");
+	expect_mount(c, "/dev/pts", "devpts", "devpts",
+		     "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620");
+	ck_assert_ptr_null(at(c, "linux.gidMappings"));
+	yajl_tree_free(c);
+	/* /dev nodev is not what nscell writes without a user namespace */
+	const char *o = strstr(json, "\"noexec\",\n        \"strictatime\"");
+	ck_assert_ptr_nonnull(o);
+	char *bad = malloc(strlen(json) + 16);
+	sprintf(bad, "%.*s\"nodev\", %s", (int)(o - json), json, o);
+	struct plan q;
+	nscell_error_t err = { 0 };
+	plan_init(&q);
+	ck_assert_int_lt(oci_config_read_buffer(&q, NULL, bad, strlen(bad), &err), 0);
+	ck_assert_msg(strstr(err.msg, "mounts[0].options"), "%s", err.msg);
+	plan_free(&q);
+	free(bad);
+	free(json);
+	plan_free(&p);
+}
+END_TEST
+
 /* generate → read → generate gives the same bytes */
 static void round_trip(struct plan *p, bool rootless)
 {
@@ -486,6 +639,70 @@ START_TEST(round_trips)
 	add(&p, PLAN_DEV, 0, NULL, "/dev", 0);
 	round_trip(&p, false);
 	plan_free(&p);
+}
+END_TEST
+
+/* process.cwd, decided once by plan_load for both back ends: the home when
+ * the sandbox has it, else "/" (runc would make an empty root-owned home) */
+static const char *cwd_for(const char *dir, const char *tpl, const char *cwd)
+{
+	static char got[256];
+	char path[512];
+	snprintf(path, sizeof path, "%s/t.tpl", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(tpl, f);
+	fclose(f);
+	struct nscell_conf conf;
+	struct diags d;
+	struct plan p;
+	nscell_error_t err = { 0 };
+	conf_init(&conf);
+	diags_init(&d);
+	char conf_path[512];
+	snprintf(conf_path, sizeof conf_path, "%s/nscell.conf", dir);
+	struct load_opts o = { .conf_path = conf_path, .server_tpl = path, .user = "root",
+			       .cwd = cwd };
+	ck_assert_msg(plan_load(&p, &conf, &o, &d, &err) == 0, "%s: %s", tpl, err.msg);
+	ck_assert_str_eq(p.id.home, "/root");
+	snprintf(got, sizeof got, "%s", p.proc.cwd);
+	char *json = gen(&p, false);
+	yajl_val c = parse(json);
+	ck_assert_str_eq(str_at(c, "process.cwd"), got);
+	yajl_tree_free(c);
+	free(json);
+	plan_free(&p);
+	diags_free(&d);
+	conf_free(&conf);
+	return got;
+}
+
+START_TEST(cwd_home_in_sandbox)
+{
+	char dir[256], path[512];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/nscell-cwd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/nscell.conf", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	/* not in the sandbox */
+	ck_assert_str_eq(cwd_for(dir, "/proc,proc\n", NULL), "/");
+	ck_assert_str_eq(cwd_for(dir, "/proc,proc\n$HOMEDIR/sub,tmpfs\n", NULL), "/");
+	ck_assert_str_eq(cwd_for(dir, "/,ro-bind\n!$HOMEDIR\n", NULL), "/");
+	ck_assert_str_eq(cwd_for(dir, "/nonexistent/nscell-src /,ro-bind-try\n", NULL), "/");
+	/* bound, or made, at the home or by a bind above it */
+	ck_assert_str_eq(cwd_for(dir, "/proc,proc\n$HOMEDIR,bind\n", NULL), "/root");
+	ck_assert_str_eq(cwd_for(dir, "$HOMEDIR,tmpfs\n", NULL), "/root");
+	ck_assert_str_eq(cwd_for(dir, "$HOMEDIR,dir\n", NULL), "/root");
+	ck_assert_str_eq(cwd_for(dir, "/,ro-bind\n", NULL), "/root");
+	ck_assert_str_eq(cwd_for(dir, "/,ro-bind\n$HOMEDIR,remount-ro\n", NULL), "/root");
+	/* -d is taken as given */
+	ck_assert_str_eq(cwd_for(dir, "/proc,proc\n", "/srv/x"), "/srv/x");
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -613,7 +830,63 @@ static const struct edit broken[] = {
 	  "config.json: process.apparmorProfile: not supported" },
 	{ "hooks", SET_OBJ, NULL, "config.json: hooks: not supported by nscell" },
 	{ "domainname", SET_STR, "x", "config.json: domainname: not supported by nscell" },
-	{ "linux/seccomp", SET_OBJ, NULL, "config.json: linux.seccomp: not supported by nscell" },
+	{ "linux/seccomp", DROP, NULL, "config.json: linux.seccomp: missing (nscell's filter "
+	  "makes ioctl TIOCSTI and TIOCLINUX fail with EPERM" },
+	{ "linux/seccomp", SET_OBJ, NULL, "config.json: linux.seccomp.defaultAction: missing" },
+	{ "linux/seccomp", SET_STRS, "x", "config.json: linux.seccomp: expected an object" },
+	{ "linux/seccomp/defaultAction", SET_STR, "SCMP_ACT_ERRNO",
+	  "config.json: linux.seccomp.defaultAction: 'SCMP_ACT_ERRNO' not supported by nscell "
+	  "(expected 'SCMP_ACT_ALLOW'" },
+	{ "linux/seccomp/defaultErrnoRet", SET_NUM, "1",
+	  "config.json: linux.seccomp.defaultErrnoRet: not supported by nscell" },
+	{ "linux/seccomp/flags", SET_STRS, "SECCOMP_FILTER_FLAG_LOG",
+	  "config.json: linux.seccomp.flags: not supported by nscell" },
+	{ "linux/seccomp/listenerPath", SET_STR, "/run/x",
+	  "config.json: linux.seccomp.listenerPath: not supported by nscell" },
+	{ "linux/seccomp/architectures", DROP, NULL,
+	  "config.json: linux.seccomp.architectures: missing (nscell names this build's" },
+	{ "linux/seccomp/architectures/0", SET_STR, "SCMP_ARCH_MIPS",
+	  "config.json: linux.seccomp.architectures[0]: 'SCMP_ARCH_MIPS' not supported" },
+	{ "linux/seccomp/syscalls", DROP, NULL, "config.json: linux.seccomp.syscalls: missing" },
+	{ "linux/seccomp/syscalls", SET_STRS, "x",
+	  "config.json: linux.seccomp.syscalls: expected two rules, TIOCSTI and TIOCLINUX" },
+	{ "linux/seccomp/syscalls/1", SET_STRS, "x",
+	  "config.json: linux.seccomp.syscalls[1]: expected an object" },
+	{ "linux/seccomp/syscalls/1/names/0", SET_STR, "write",
+	  "config.json: linux.seccomp.syscalls[1].names[0]: 'write' not supported by nscell" },
+	{ "linux/seccomp/syscalls/0/names", SET_OBJ, NULL,
+	  "config.json: linux.seccomp.syscalls[0].names: expected [\"ioctl\"]" },
+	{ "linux/seccomp/syscalls/0/action", SET_STR, "SCMP_ACT_KILL",
+	  "config.json: linux.seccomp.syscalls[0].action: 'SCMP_ACT_KILL' not supported" },
+	{ "linux/seccomp/syscalls/0/errnoRet", DROP, NULL,
+	  "config.json: linux.seccomp.syscalls[0].errnoRet: missing (required)" },
+	{ "linux/seccomp/syscalls/0/errnoRet", SET_NUM, "38",
+	  "config.json: linux.seccomp.syscalls[0].errnoRet: expected 1 (nscell's filter" },
+	{ "linux/seccomp/syscalls/0/comment", SET_STR, "x",
+	  "config.json: linux.seccomp.syscalls[0].comment: not supported by nscell" },
+	{ "linux/seccomp/syscalls/0/args", SET_STRS, "x",
+	  "config.json: linux.seccomp.syscalls[0].args[0]: expected an object" },
+	{ "linux/seccomp/syscalls/0/args", SET_OBJ, NULL,
+	  "config.json: linux.seccomp.syscalls[0].args: expected one argument condition" },
+	{ "linux/seccomp/syscalls/0/args/0/index", SET_NUM, "0",
+	  "config.json: linux.seccomp.syscalls[0].args[0].index: expected 1" },
+	{ "linux/seccomp/syscalls/0/args/0/op", SET_STR, "SCMP_CMP_EQ",
+	  "config.json: linux.seccomp.syscalls[0].args[0].op: 'SCMP_CMP_EQ' not supported" },
+	/* the mask and the request the other way round blocks more (runc 1.1.5) */
+	{ "linux/seccomp/syscalls/0/args/0/value", SET_NUM, "21522",
+	  "config.json: linux.seccomp.syscalls[0].args[0].value: expected 4294967295" },
+	{ "linux/seccomp/syscalls/1/args/0/valueTwo", SET_NUM, "21522",
+	  "config.json: linux.seccomp.syscalls[1].args[0].valueTwo: expected 21532" },
+	{ "linux/seccomp/syscalls/0/args/0/valueTwo", DROP, NULL,
+	  "config.json: linux.seccomp.syscalls[0].args[0].valueTwo: missing (required)" },
+	{ "linux/maskedPaths", DROP, NULL, "config.json: linux.maskedPaths: '/proc/kcore' missing "
+	  "(nscell-shim hides it below the proc mount at /proc" },
+	{ "linux/maskedPaths/1", SET_STR, "/proc/keys",
+	  "config.json: linux.maskedPaths[1]: expected '/proc/sysrq-trigger'" },
+	{ "linux/readonlyPaths/3", SET_STR, "/var",
+	  "config.json: linux.readonlyPaths[3]: expected '/proc/fs'" },
+	{ "linux/readonlyPaths", SET_STRS, "/proc/sys",
+	  "config.json: linux.readonlyPaths: '/proc/irq' missing" },
 	{ "linux/sysctl", SET_OBJ, NULL, "config.json: linux.sysctl: not supported by nscell" },
 	{ "linux/devices", SET_STRS, "x", "config.json: linux.devices: not supported by nscell" },
 	{ "linux", DROP, NULL, "config.json: linux: missing (required)" },
@@ -627,7 +900,7 @@ static const struct edit broken[] = {
 	  "config.json: linux.uidMappings: not a mapping nscell writes for uid 1000" },
 	{ "linux/gidMappings", DROP, NULL, "config.json: linux.gidMappings: missing" },
 	{ "linux/resources", SET_OBJ, NULL, "config.json: linux.cgroupsPath: missing" },
-	{ "linux/maskedPaths/0", SET_STR, "rel", "config.json: linux.maskedPaths[0]: 'rel'" },
+	{ "linux/maskedPaths/10", SET_STR, "rel", "config.json: linux.maskedPaths[10]: 'rel'" },
 	{ "mounts/0/type", SET_STR, "sysfs", "config.json: mounts[0].type: mount type 'sysfs'" },
 	{ "mounts", SET_STRS, "x", "config.json: mounts[0]: expected an object" },
 	{ "mounts/12/type", SET_STR, "overlay", "config.json: mounts[12].type: mount type 'overlay'" },
@@ -638,8 +911,22 @@ static const struct edit broken[] = {
 	  "config.json: mounts[13].options: 'noexec' not supported by nscell on a bind mount" },
 	{ "mounts/13/options/0", SET_STR, "bind",
 	  "config.json: mounts[13].options: 'bind' (not recursive) not supported" },
-	{ "mounts/13/options/2", SET_STR, "nosuid",
-	  "config.json: mounts[13].options: 'nosuid' given twice" },
+	{ "mounts/13/options/2", SET_STR, "rnosuid",
+	  "config.json: mounts[13].options: 'rnosuid' given twice" },
+	/* the plain forms change the top mount only */
+	{ "mounts/13/options/3", SET_STR, "ro", "config.json: mounts[13].options: 'ro' (the top "
+	  "mount only) not supported by nscell on a bind mount: use 'rro'" },
+	{ "mounts/7/options/1", SET_STR, "nosuid", "config.json: mounts[7].options: 'nosuid' (the "
+	  "top mount only) not supported by nscell on a bind mount: use 'rnosuid'" },
+	{ "mounts/7/options/2", SET_STR, "nodev", "config.json: mounts[7].options: 'nodev' (the "
+	  "top mount only) not supported by nscell on a bind mount: use 'rnodev'" },
+	{ "mounts/6/options/3", SET_STR, "ro", "config.json: mounts[6].options: 'ro' (the top "
+	  "mount only) not supported by nscell on a bind mount: use 'rro'" },
+	/* /dev without nodev in a user namespace, devpts with gid=5 */
+	{ "mounts/0/options/2", DROP, NULL,
+	  "config.json: mounts[0].options: 'noexec' not supported by nscell on a tmpfs mount" },
+	{ "mounts/1/options/4", SET_STR, "gid=5",
+	  "config.json: mounts[1].options: 'gid=5' not supported by nscell on a devpts mount" },
 	{ "mounts/13/destination", DROP, NULL, "config.json: mounts[13].destination: missing" },
 	{ "mounts/13/destination", SET_STR, "/usr/../etc",
 	  "config.json: mounts[13].destination: '/usr/../etc' is not an absolute, normalised" },
@@ -923,10 +1210,10 @@ START_TEST(export_layout)
 	ck_assert_ptr_null(mount_at(c, "/etc/missing"));
 	ck_assert_ptr_null(mount_at(c, "/etc/passwd"));
 	expect_mount(c, "/data/hidden-copy", "bind", "files/data/hidden-copy",
-		     "rbind,nosuid,nodev,ro");
+		     "rbind,rnosuid,rnodev,rro");
 	snprintf(rel, sizeof rel, "/run/user/%u", (unsigned)T_uid);
 	snprintf(target, sizeof target, "files%s", rel);
-	expect_mount(c, rel, "bind", target, "rbind,nosuid,nodev");
+	expect_mount(c, rel, "bind", target, "rbind,rnosuid,rnodev");
 	yajl_tree_free(c);
 	free(json);
 	plan_free(&p);
@@ -1102,6 +1389,10 @@ static Suite *oci_suite(void)
 	tcase_add_test(tc, shell_when_no_argv);
 	tcase_add_test(tc, generate_refuses);
 	tcase_add_test(tc, deterministic);
+	tcase_add_test(tc, seccomp_filter);
+	tcase_add_test(tc, proc_defaults);
+	tcase_add_test(tc, dev_without_userns);
+	tcase_add_test(tc, cwd_home_in_sandbox);
 	tcase_add_test(tc, round_trips);
 	tcase_add_test(tc, broken_configs);
 	tcase_add_test(tc, foreign_annotations_ignored);

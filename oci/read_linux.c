@@ -1,0 +1,155 @@
+/* config.json linux.maskedPaths, linux.readonlyPaths and linux.seccomp →
+ * plan: what oci/emit.c writes and nothing else.  Below every proc mount
+ * and in the seccomp filter that is the shim's own protection, which every
+ * plan gets (oci/rules.c): the reader checks it is there, exactly, and
+ * drops it, so export → read → export gives the same bytes. */
+#include "reader.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int rd_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op,
+	     const char *const *defaults)
+{
+	char f[64], want[4096 + 64];
+	if (v && !YAJL_IS_ARRAY(v))
+		return rd_bad(r, field, "expected an array of paths");
+	size_t n = v ? v->u.array.len : 0, k = 0;
+	/* checked before any entry is added: the plan's array moves */
+	for (size_t i = 0; i < r->p->nmounts; i++) {
+		const struct plan_mount *m = &r->p->mounts[i];
+		for (size_t j = 0; m->op == PLAN_PROC && defaults[j]; j++, k++) {
+			oci_proc_path(want, sizeof want, m->dst, defaults[j]);
+			if (k >= n)
+				return rd_bad(r, field, "'%s' missing (nscell-shim hides it below "
+					      "the proc mount at %s; nscell writes it first)", want,
+					      m->dst);
+			yajl_val s = v->u.array.values[k];
+			if (!YAJL_IS_STRING(s) || strcmp(s->u.string, want) != 0)
+				return rd_bad(r, rd_idx(f, sizeof f, field, k),
+					      "expected '%s' (nscell writes what nscell-shim hides "
+					      "below the proc mount at %s first, in its order)", want,
+					      m->dst);
+		}
+	}
+	for (; k < n; k++) {
+		const char *path;
+		if (rd_path(r, v->u.array.values[k], rd_idx(f, sizeof f, field, k), &path) < 0)
+			return -1;
+		if (!plan_add_mount(r->p, op, 0, NULL, path, 0, NULL))
+			return rd_oom(r);
+	}
+	return 0;
+}
+
+/* ---- linux.seccomp ---- */
+
+static const char filter_is[] = "nscell's filter makes ioctl TIOCSTI and TIOCLINUX fail "
+				"with EPERM and allows everything else";
+
+static int want_str(struct reader *r, yajl_val v, const char *field, const char *want)
+{
+	const char *s;
+	if (rd_string(r, v, field, true, &s) < 0)
+		return -1;
+	if (strcmp(s, want) != 0)
+		return rd_bad(r, field, "'%s' not supported by nscell (expected '%s': %s)", s,
+			      want, filter_is);
+	return 0;
+}
+
+static int want_int(struct reader *r, yajl_val v, const char *field, long long want)
+{
+	if (!v)
+		return rd_bad(r, field, "missing (required)");
+	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) != want)
+		return rd_bad(r, field, "expected %lld (%s)", want, filter_is);
+	return 0;
+}
+
+/* an array of n values; 0, or -1 with the error */
+static int want_array(struct reader *r, yajl_val v, const char *field, size_t n,
+		      const char *what)
+{
+	if (!v)
+		return rd_bad(r, field, "missing (required)");
+	if (!YAJL_IS_ARRAY(v) || v->u.array.len != n)
+		return rd_bad(r, field, "expected %s (%s)", what, filter_is);
+	return 0;
+}
+
+static int read_arch(struct reader *r, yajl_val v)
+{
+	const char *field = "linux.seccomp.architectures";
+	char list[256] = "", f[96];
+	size_t n = 0;
+	for (; oci_seccomp_arches[n]; n++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", n ? ", " : "",
+			 oci_seccomp_arches[n]);
+	if (!v)
+		return rd_bad(r, field, "missing (nscell names this build's architectures: [%s])",
+			      list);
+	if (!YAJL_IS_ARRAY(v) || v->u.array.len != n)
+		return rd_bad(r, field, "expected [%s] (the architectures of this build, as "
+			      "nscell-shim filters them)", list);
+	for (size_t i = 0; i < n; i++)
+		if (want_str(r, v->u.array.values[i], rd_idx(f, sizeof f, field, i),
+			     oci_seccomp_arches[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* syscalls[i]: ioctl, request oci_seccomp_requests[i] on its low 32 bits */
+static int read_rule(struct reader *r, yajl_val c, const char *field, size_t i)
+{
+	static const char *const keys[] = { "names", "action", "errnoRet", "args", NULL };
+	static const char *const arg_keys[] = { "index", "value", "valueTwo", "op", NULL };
+	char f[128], g[160];
+	yajl_val names, args;
+	if (rd_object(r, c, field, true) < 0 || rd_check_keys(r, c, field, keys) < 0 ||
+	    want_array(r, names = rd_get(c, "names"), rd_sub(f, sizeof f, field, "names"), 1,
+		       "[\"ioctl\"]") < 0 ||
+	    want_str(r, names->u.array.values[0], rd_idx(g, sizeof g, f, 0), "ioctl") < 0 ||
+	    want_str(r, rd_get(c, "action"), rd_sub(f, sizeof f, field, "action"),
+		     "SCMP_ACT_ERRNO") < 0 ||
+	    want_int(r, rd_get(c, "errnoRet"), rd_sub(f, sizeof f, field, "errnoRet"),
+		     OCI_SECCOMP_ERRNO) < 0 ||
+	    want_array(r, args = rd_get(c, "args"), rd_sub(f, sizeof f, field, "args"), 1,
+		       "one argument condition") < 0)
+		return -1;
+	yajl_val a = args->u.array.values[0];
+	char af[128];
+	rd_idx(af, sizeof af, f, 0);
+	/* SCMP_CMP_MASKED_EQ: value is the mask, valueTwo the request */
+	if (rd_object(r, a, af, true) < 0 || rd_check_keys(r, a, af, arg_keys) < 0 ||
+	    want_int(r, rd_get(a, "index"), rd_sub(g, sizeof g, af, "index"), 1) < 0 ||
+	    want_str(r, rd_get(a, "op"), rd_sub(g, sizeof g, af, "op"), "SCMP_CMP_MASKED_EQ") < 0 ||
+	    want_int(r, rd_get(a, "value"), rd_sub(g, sizeof g, af, "value"),
+		     OCI_SECCOMP_MASK) < 0 ||
+	    want_int(r, rd_get(a, "valueTwo"), rd_sub(g, sizeof g, af, "valueTwo"),
+		     oci_seccomp_requests[i]) < 0)
+		return -1;
+	return 0;
+}
+
+int rd_seccomp(struct reader *r, yajl_val v)
+{
+	static const char *const known[] = { "defaultAction", "architectures", "syscalls", NULL };
+	const char *field = "linux.seccomp";
+	char f[96];
+	if (!v)
+		return rd_bad(r, field, "missing (%s: nscell writes that filter)", filter_is);
+	yajl_val calls;
+	if (rd_object(r, v, field, true) < 0 || rd_check_keys(r, v, field, known) < 0 ||
+	    want_str(r, rd_get(v, "defaultAction"), "linux.seccomp.defaultAction",
+		     "SCMP_ACT_ALLOW") < 0 ||
+	    read_arch(r, rd_get(v, "architectures")) < 0 ||
+	    want_array(r, calls = rd_get(v, "syscalls"), "linux.seccomp.syscalls",
+		       OCI_SECCOMP_NREQUESTS, "two rules, TIOCSTI and TIOCLINUX") < 0)
+		return -1;
+	for (size_t i = 0; i < OCI_SECCOMP_NREQUESTS; i++)
+		if (read_rule(r, calls->u.array.values[i],
+			      rd_idx(f, sizeof f, "linux.seccomp.syscalls", i), i) < 0)
+			return -1;
+	return 0;
+}
