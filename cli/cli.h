@@ -38,6 +38,9 @@ int cmd_export(struct cli *c);
 int cmd_run(struct cli *c);
 int cmd_probe(struct cli *c);
 int cmd_diff(struct cli *c);
+int cmd_enter(struct cli *c);
+int cmd_ls(struct cli *c);
+int cmd_unmount(struct cli *c);
 
 /* `nscell plan -J`: the plan as JSON through yajl */
 int plan_json_print(const struct plan *p, FILE *out);

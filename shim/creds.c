@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -167,7 +168,18 @@ static int block_terminal_injection(nscell_error_t *err)
 }
 #endif
 
-int creds_drop(const struct shim *s, pid_t pdeath_parent, nscell_error_t *err)
+/* enter --root: uid and gid 0 of the sandbox, no supplementary group; the
+ * capabilities stay those of root in the sandbox's user namespace */
+static int become_sandbox_root(nscell_error_t *err)
+{
+	if (setgroups(0, NULL) < 0)
+		return nscell_error_errno(err, errno, "setgroups for root");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "become root of the sandbox");
+	return 0;
+}
+
+static int become_user(const struct shim *s, nscell_error_t *err)
 {
 	const struct plan_identity *id = &s->plan->id;
 	/* With setgroups denied (unprivileged user namespace) the caller's own
@@ -199,17 +211,47 @@ int creds_drop(const struct shim *s, pid_t pdeath_parent, nscell_error_t *err)
 	    eu != id->uid || su != id->uid || rg != id->gid || eg != id->gid || sg != id->gid)
 		return nscell_error_set(err, 0, "ids are not %u:%u after the switch", (unsigned)id->uid,
 					(unsigned)id->gid);
-	if (check_no_caps(err) < 0)
+	return check_no_caps(err);
+}
+
+int creds_drop(const struct shim *s, bool pdeath, pid_t parent, nscell_error_t *err)
+{
+	if ((s->as_root ? become_sandbox_root(err) : become_user(s, err)) < 0)
 		return -1;
 	if (block_terminal_injection(err) < 0)
 		return -1;
 	/* last: any credential change clears the parent-death signal */
-	if (pdeath_parent) {
+	if (pdeath) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			return nscell_error_errno(err, errno, "set the parent-death signal");
-		if (getppid() != pdeath_parent)
+		if (getppid() != parent)
 			return nscell_error_set(err, 0, "the sandbox's init died during the launch");
+		/* a parent outside the pid namespace reads 0 even after it died
+		 * (the orphan's new parent is outside too): the error pipe's
+		 * reader end, the shim's, tells */
+		struct pollfd pfd = { .fd = s->err_fd, .events = POLLOUT };
+		if (!parent && s->err_fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR))
+			return nscell_error_set(err, 0, "nscell-shim died during the launch");
 	}
+	return 0;
+}
+
+int creds_keeper(nscell_error_t *err)
+{
+	/* uid 0 exec'ing gets no capability back (NOROOT), the bounding set
+	 * is empty anyway, and nothing raises privileges later */
+	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
+			     SECBIT_KEEP_CAPS_LOCKED;
+	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "keeper: set securebits");
+	if (drop_bounding_set(err) < 0)
+		return -1;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return nscell_error_errno(err, errno, "keeper: clear ambient capabilities");
+	if (clear_cap_sets(err) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "keeper: set no_new_privs");
 	return 0;
 }
 

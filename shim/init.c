@@ -20,10 +20,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shim/keeper.h"
 #include "shim/shim.h"
 
 #ifndef __NR_close_range
 #define __NR_close_range 436
+#endif
+#ifndef __NR_execveat
+#define __NR_execveat 322
 #endif
 
 static void __attribute__((noreturn)) fail(const struct shim *s, const nscell_error_t *err)
@@ -54,7 +58,9 @@ static int enter_cwd(const struct shim *s, bool in_sandbox, nscell_error_t *err)
 int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 {
 	struct plan *p = s->plan;
-	pid_t init = getppid();
+	/* the init (pid 1) in a sandbox of our own; a joined command's parent
+	 * is the shim, outside the pid namespace: getppid() says 0 */
+	pid_t parent = s->joined ? 0 : getppid();
 	/* A new session: no controlling terminal to push input into
 	 * (TIOCSTI).  An interactive shell too: the caller's session (and its
 	 * process groups) lies outside the sandbox's pid namespace, so job
@@ -62,7 +68,7 @@ int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 	if (setsid() < 0 && in_sandbox)
 		return nscell_error_errno(err, errno, "setsid");
 	umask(s->umask);
-	if (creds_drop(s, in_sandbox ? init : 0, err) < 0)
+	if (creds_drop(s, in_sandbox, parent, err) < 0)
 		return -1;
 	if (enter_cwd(s, in_sandbox, err) < 0)
 		return -1;
@@ -71,8 +77,8 @@ int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 		return -1;
 	if (!p->proc.argv || !p->proc.argv[0])
 		return nscell_error_set(err, EINVAL, "no command");
-	shim_log(s, NULL, "exec %s as uid %u in %s", p->proc.argv[0], (unsigned)getuid(),
-		 p->proc.cwd ? p->proc.cwd : "/");
+	shim_log(s, NULL, "exec %s as uid %u in %s%s", p->proc.argv[0], (unsigned)getuid(),
+		 p->proc.cwd ? p->proc.cwd : "/", s->joined ? " (joined)" : "");
 	sigprocmask(SIG_SETMASK, &s->caller_mask, NULL);
 	/* execvp searches the PATH of environ: make it the command's own */
 	extern char **environ;
@@ -161,4 +167,65 @@ void init_run(struct shim *s)
 			_exit(status);
 		}
 	}
+}
+
+/* close every fd but the (up to three) in keep */
+static void close_all_but(int keep[3])
+{
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	int next = 0;
+	for (int i = 0; i <= 3; i++) {
+		int k = i < 3 ? keep[i] : INT_MAX;
+		if (k < next)
+			continue;
+		if (k > next && syscall(__NR_close_range, (unsigned)next, (unsigned)(k - 1), 0) < 0)
+			for (int fd = next; fd < k && fd < 1024; fd++)
+				close(fd);
+		if (k == INT_MAX)
+			break;
+		next = k + 1;
+	}
+}
+
+void keeper_become(struct shim *s)
+{
+	nscell_error_t err = { 0 };
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (creds_keeper(&err) < 0)
+		fail(s, &err);
+	/* setfsuid while building cleared the parent-death signal: armed
+	 * again, it ends a sandbox whose launch dies before recording it
+	 * (the keeper clears it on the commit); then make sure the host
+	 * side (the error pipe's reader) has not died already */
+	struct pollfd pfd = { .fd = s->err_fd, .events = POLLOUT };
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	    (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)))
+		_exit(NSCELL_EXIT_USAGE);
+	signal(SIGCHLD, SIG_DFL);
+	int keep[3] = { s->err_fd, s->commit_fd, s->keeper_fd };
+	close_all_but(keep);
+	if (fcntl(s->commit_fd, F_SETFD, 0) < 0) {
+		nscell_error_errno(&err, errno, "keeper: commit socket");
+		fail(s, &err);
+	}
+	if (s->keeper_fd >= 0) {
+		char fd[16];
+		snprintf(fd, sizeof fd, "%d", s->commit_fd);
+		char *argv[] = { KEEPER_COMM, fd, NULL }, *envp[] = { NULL };
+		/* the binary was opened on the host: nothing in the sandbox's
+		 * tree is needed, it is static */
+		syscall(__NR_execveat, s->keeper_fd, "", argv, envp, AT_EMPTY_PATH);
+		nscell_error_errno(&err, errno, "exec the keeper (nscell-keeper)");
+		fail(s, &err);
+	}
+	/* no nscell-keeper: this process keeps the sandbox itself */
+	prctl(PR_SET_NAME, KEEPER_COMM, 0, 0, 0);
+	close(s->err_fd); /* the host side's EOF: built */
+	keeper_run(s->commit_fd);
 }

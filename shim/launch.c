@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,8 +129,11 @@ static void __attribute__((noreturn)) child_main(struct shim *s, int sync_fd)
 	 * host side has just put us in */
 	if ((s->plan->namespaces & PLAN_NS_CGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		nscell_error_errno(&err, errno, "new cgroup namespace");
-	else if (rootfs_build(s, &err) == 0)
+	else if (rootfs_build(s, &err) == 0) {
+		if (s->commit_fd >= 0)
+			keeper_become(s);
 		init_run(s);
+	}
 	shim_write_all(s->err_fd, err.msg, strlen(err.msg));
 	_exit(NSCELL_EXIT_USAGE);
 }
@@ -163,7 +167,7 @@ static unsigned long clone_flags(struct shim *s)
 	return flags;
 }
 
-static int block_signals(struct shim *s, sigset_t *waited, nscell_error_t *err)
+int shim_block_signals(struct shim *s, sigset_t *waited, nscell_error_t *err)
 {
 	sigemptyset(waited);
 	for (size_t i = 0; i < shim_nforwarded_signals; i++)
@@ -188,6 +192,10 @@ static int exit_status(int st)
 static void forward(const struct shim *s, pid_t pid, int sig)
 {
 	shim_log(s, NULL, "passing signal %d on to the sandbox", sig);
+	/* a joined command is our own child: to its process group, as the
+	 * init does (it leads one once it has called setsid) */
+	if (s->joined && kill(-pid, sig) == 0)
+		return;
 	kill(pid, sig);
 }
 
@@ -207,7 +215,7 @@ static int wait_exit(const struct shim *s, pid_t pid, const sigset_t *waited)
 /* Pass signals on until the sandbox's init reports the command's status
  * through the status pipe (before its namespaces are torn down: that
  * takes a millisecond and more), or exits without a word. */
-static int wait_sandbox(const struct shim *s, pid_t pid, const sigset_t *waited, int status_fd)
+int shim_wait_sandbox(const struct shim *s, pid_t pid, const sigset_t *waited, int status_fd)
 {
 	_cleanup_close_ int sfd = signalfd(-1, waited, SFD_CLOEXEC);
 	if (sfd < 0)
@@ -262,18 +270,27 @@ static void close_pair(int p[2])
 	p[0] = p[1] = -1;
 }
 
-int shim_launch(struct shim *s, nscell_error_t *err)
+struct spawned {
+	pid_t pid;
+	int status_fd; /* the init's status pipe */
+	int commit_fd; /* persisting: the socket the keeper waits on */
+};
+
+/* Clone the sandbox and start it: on success it is built and its init
+ * (or keeper) runs. */
+static int spawn(struct shim *s, struct spawned *sp, nscell_error_t *err)
 {
-	sigset_t waited;
 	int sync_pipe[2] = { -1, -1 }, error_pipe[2] = { -1, -1 }, status_pipe[2] = { -1, -1 };
+	int commit_pipe[2] = { -1, -1 };
 	unsigned long flags = clone_flags(s);
 	pid_t pid = -1;
-	int r = -1, status = NSCELL_EXIT_USAGE;
-	if (block_signals(s, &waited, err) < 0 || rootfs_open_sources(s, err) < 0 ||
-	    (s->want_cgroup && cgroup_prepare(s, err) < 0))
+	int r = -1;
+	*sp = (struct spawned){ .pid = -1, .status_fd = -1, .commit_fd = -1 };
+	if (rootfs_open_sources(s, err) < 0 || (s->want_cgroup && !s->cgroup && cgroup_prepare(s, err) < 0))
 		goto out;
 	if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(error_pipe, O_CLOEXEC) < 0 ||
-	    pipe2(status_pipe, O_CLOEXEC) < 0) {
+	    pipe2(status_pipe, O_CLOEXEC) < 0 ||
+	    (s->persist && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, commit_pipe) < 0)) {
 		nscell_error_errno(err, errno, "pipe");
 		goto out;
 	}
@@ -281,14 +298,18 @@ int shim_launch(struct shim *s, nscell_error_t *err)
 	if (pid < 0 && s->userns && !s->rootless && (errno == EPERM || errno == ENOSPC || errno == EUSERS)) {
 		shim_log(s, NULL, "no user namespace (%s): going on without one", strerror(errno));
 		s->userns = false;
-		pid = raw_clone(flags & ~(unsigned long)CLONE_NEWUSER);
+		flags &= ~(unsigned long)CLONE_NEWUSER;
+		pid = raw_clone(flags);
 	}
 	if (pid == 0) {
 		close(sync_pipe[1]);
 		close(error_pipe[0]);
 		close(status_pipe[0]);
+		if (commit_pipe[1] >= 0)
+			close(commit_pipe[1]);
 		s->err_fd = error_pipe[1];
 		s->status_fd = status_pipe[1];
+		s->commit_fd = commit_pipe[0];
 		child_main(s, sync_pipe[0]);
 	}
 	if (pid < 0) {
@@ -298,32 +319,61 @@ int shim_launch(struct shim *s, nscell_error_t *err)
 					   " (are unprivileged user namespaces disabled?)" : "");
 		goto out;
 	}
+	s->ns_flags = flags | (s->plan->namespaces & PLAN_NS_CGROUP ? CLONE_NEWCGROUP : 0);
 	/* the child has its own copies of the sources and pipe ends */
 	rootfs_free(s);
 	close(sync_pipe[0]);
 	close(error_pipe[1]);
 	close(status_pipe[1]);
 	sync_pipe[0] = error_pipe[1] = status_pipe[1] = -1;
-	shim_log(s, NULL, "sandbox init is pid %d%s", (int)pid, s->userns ? ", with a user namespace" : "");
+	if (commit_pipe[0] >= 0)
+		close(commit_pipe[0]);
+	commit_pipe[0] = -1;
+	shim_log(s, NULL, "sandbox %s is pid %d%s", s->persist ? "keeper" : "init", (int)pid,
+		 s->userns ? ", with a user namespace" : "");
 	r = start_sandbox(s, pid, sync_pipe[1], error_pipe[0], err);
-	close_pair(sync_pipe);
-	close_pair(error_pipe);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	} else {
-		status = wait_sandbox(s, pid, &waited, status_pipe[0]);
-		shim_log(s, NULL, "sandbox exited with status %d", status);
+		sp->pid = pid;
+		sp->status_fd = SHIM_TAKE_FD(status_pipe[0]);
+		sp->commit_fd = SHIM_TAKE_FD(commit_pipe[1]);
 	}
 out:
 	close_pair(sync_pipe);
 	close_pair(error_pipe);
 	close_pair(status_pipe);
+	close_pair(commit_pipe);
 	rootfs_free(s);
+	return r;
+}
+
+int shim_launch(struct shim *s, nscell_error_t *err)
+{
+	sigset_t waited;
+	struct spawned sp;
+	int status = -1;
+	if (shim_block_signals(s, &waited, err) == 0 && spawn(s, &sp, err) == 0) {
+		status = shim_wait_sandbox(s, sp.pid, &waited, sp.status_fd);
+		close(sp.status_fd);
+		shim_log(s, NULL, "sandbox exited with status %d", status);
+	}
 	if (s->want_cgroup)
-		cgroup_release(s, r < 0);
-	return r < 0 ? -1 : status;
+		cgroup_release(s, status < 0);
+	return status;
+}
+
+int shim_build(struct shim *s, pid_t *keeper, int *commit_fd, nscell_error_t *err)
+{
+	struct spawned sp;
+	if (spawn(s, &sp, err) < 0)
+		return -1;
+	close(sp.status_fd);
+	*keeper = sp.pid;
+	*commit_fd = sp.commit_fd;
+	return 0;
 }
 
 int shim_exec_unsandboxed(struct shim *s, nscell_error_t *err)

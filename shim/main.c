@@ -30,7 +30,8 @@ const size_t shim_nforwarded_signals = sizeof shim_forwarded_signals / sizeof *s
 
 static const char usage_text[] =
 	"usage: nscell-shim [-u USER] [-s VHOST] [-f TEMPLATE] [-2 TEMPLATE] [-C CONF]\n"
-	"                   [-d DIR] [-c] [-v] [--keep-fd N]... [-- CMD ARGS...]\n"
+	"                   [-d DIR] [-c] [-p|-P] [-v] [--keep-fd N]... [-- CMD ARGS...]\n"
+	"       nscell-shim --enter [--root] [-u USER] [-s VHOST] [-C CONF] [-d DIR] [-- CMD ARGS...]\n"
 	"\n"
 	"Run CMD (default: the user's shell) as USER in the sandbox its templates describe.\n"
 	"  -u USER      the sandbox user (default: yourself; root: nobody)\n"
@@ -40,7 +41,14 @@ static const char usage_text[] =
 	"  -C FILE      nscell.conf (default " NSCELL_DEFAULT_CONF ")\n"
 	"  -d DIR       working directory inside the sandbox (default: the user's home)\n"
 	"  -c           put the sandbox in the user's cgroup with nscell.conf's limits\n"
-	"  -p           persist the sandbox (not implemented yet)\n"
+	"  -p           persist: keep the sandbox and join it on later launches (the\n"
+	"               default with persist = yes in nscell.conf); it is rebuilt when\n"
+	"               nscell.conf, a template or the user changes, or ~/.nscell_reload\n"
+	"               exists.  State in state_dir (unprivileged: NSCELL_STATE_DIR,\n"
+	"               $XDG_RUNTIME_DIR/nscell, /run/user/UID/nscell or /tmp/nscell-UID)\n"
+	"  -P, --no-persist  a sandbox of its own even when nscell.conf says persist = yes\n"
+	"  --enter      join the running persisted sandbox only, never build one\n"
+	"  --root       (with --enter, root only) as the sandbox's root, not the user\n"
 	"  -v           print each step on stderr, with the template line behind it;\n"
 	"               also on when NSCELL_DEBUG=1 or the file debug next to the\n"
 	"               default nscell.conf exists\n"
@@ -155,25 +163,29 @@ struct options {
 	struct load_opts load;
 	int keep[MAX_KEEP_FDS];
 	size_t nkeep;
-	bool cgroups, persist, cwd_given;
+	bool cgroups, persist, no_persist, enter, as_root, cwd_given;
 	char **argv;
 };
 
 static int parse_options(int argc, char **argv, struct options *o, nscell_error_t *err)
 {
-	enum { OPT_KEEP_FD = 0x100, OPT_HELP };
+	enum { OPT_KEEP_FD = 0x100, OPT_HELP, OPT_ENTER, OPT_ROOT };
 	static const struct option longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "vhost", required_argument, NULL, 's' },
 		{ "conf", required_argument, NULL, 'C' },
 		{ "keep-fd", required_argument, NULL, OPT_KEEP_FD },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "persist", no_argument, NULL, 'p' },
+		{ "no-persist", no_argument, NULL, 'P' },
+		{ "enter", no_argument, NULL, OPT_ENTER },
+		{ "root", no_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, fd;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+u:s:f:2:C:d:cpvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+u:s:f:2:C:d:cpPvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': o->load.user = optarg; break;
 		case 's': o->load.vhost = optarg; break;
@@ -183,6 +195,9 @@ static int parse_options(int argc, char **argv, struct options *o, nscell_error_
 		case 'd': o->load.cwd = optarg; o->cwd_given = true; break;
 		case 'c': o->cgroups = true; break;
 		case 'p': o->persist = true; break;
+		case 'P': o->no_persist = true; break;
+		case OPT_ENTER: o->enter = true; break;
+		case OPT_ROOT: o->as_root = true; break;
 		case 'v': verbose_flag = true; break;
 		case OPT_KEEP_FD:
 			if (parse_fd(optarg, &fd) < 0 || fd < 3)
@@ -208,7 +223,7 @@ static int parse_options(int argc, char **argv, struct options *o, nscell_error_
 }
 
 /* No command and a terminal on stdin: an interactive shell. */
-static int make_interactive(struct plan *p, nscell_error_t *err)
+int shim_make_interactive(struct plan *p, nscell_error_t *err)
 {
 	size_t n = plan_strv_len(p->proc.argv);
 	char **v = realloc(p->proc.argv, (n + 2) * sizeof *v);
@@ -218,6 +233,26 @@ static int make_interactive(struct plan *p, nscell_error_t *err)
 	if (!(v[n] = strdup("-i")))
 		return nscell_error_set(err, ENOMEM, "out of memory");
 	v[n + 1] = NULL;
+	return 0;
+}
+
+/* enter --root: root's environment, and /bin/sh when no command is given */
+static int as_sandbox_root(struct plan *p, bool default_shell, nscell_error_t *err)
+{
+	struct plan_identity root = { .user = "root", .home = "/root", .shell = "/bin/sh" };
+	char **env = load_process_env(&root, p->proc.env);
+	char *sh[] = { "/bin/sh", NULL };
+	char **argv = default_shell ? plan_strv_dup(sh) : NULL;
+	if (!env || (default_shell && !argv)) {
+		plan_strv_free(env);
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	}
+	plan_strv_free(p->proc.env);
+	p->proc.env = env;
+	if (argv) {
+		plan_strv_free(p->proc.argv);
+		p->proc.argv = argv;
+	}
 	return 0;
 }
 
@@ -236,8 +271,10 @@ static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 		return -1;
 	s->verbose = verbose_flag || debug_requested();
 	verbose_flag = s->verbose;
-	if (o.persist)
-		return nscell_error_set(err, 0, "-p (persist): not implemented yet");
+	if (o.as_root && (!o.enter || geteuid() != 0))
+		return nscell_error_set(err, EPERM, "--root: only with --enter, and only for root");
+	if (o.enter && (o.load.server_tpl || o.load.vhost_tpl || o.cgroups || o.no_persist))
+		return nscell_error_set(err, 0, "--enter takes no -f, -2, -c or -P: it joins what runs");
 
 	/* our setup writes exact modes; the caller's umask is the command's */
 	s->umask = umask(0);
@@ -259,6 +296,15 @@ static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 	/* sources are opened (and checked) once, when the sandbox is built */
 	o.load.check_sources = false;
 	conf_init(conf);
+	/* nscell.conf first: whether to persist is in there */
+	if (conf_load(conf, o.load.conf_path, o.load.conf_path != NULL, d) < 0) {
+		diags_print(d, stderr);
+		err->msg[0] = '\0';
+		return -1;
+	}
+	bool persist = o.enter || (!o.no_persist && (o.persist || conf->persist));
+	/* a warm launch reads no template (persist.c loads them to build) */
+	o.load.no_templates = persist;
 	int r = plan_load(plan, conf, &o.load, d, err);
 	if (d->nerrors || (s->verbose && d->nwarnings))
 		diags_print(d, stderr);
@@ -271,13 +317,21 @@ static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 					"user '%s': an unprivileged caller can only launch for itself",
 					plan->id.user);
 	s->interactive = !o.argv && isatty(STDIN_FILENO);
-	if (s->interactive && make_interactive(plan, err) < 0)
+	s->as_root = o.as_root;
+	if (s->as_root && as_sandbox_root(plan, !o.argv, err) < 0)
+		return -1;
+	if (s->interactive && shim_make_interactive(plan, err) < 0)
 		return -1;
 	shim_log(s, NULL, "user %s uid %u gid %u, %zu mount entries, %s mode", plan->id.user,
 		 (unsigned)plan->id.uid, (unsigned)plan->id.gid, plan->nmounts,
 		 s->rootless ? "unprivileged" : "root");
+	if (plan->sandbox_off && o.enter)
+		return nscell_error_set(err, 0, "vhost %s: its mode is off, there is no sandbox to enter",
+					plan->vhost);
 	if (plan->sandbox_off)
 		return shim_exec_unsandboxed(s, err);
+	if (persist)
+		return shim_persist(s, conf, &o.load, d, o.enter, err);
 	return shim_launch(s, err);
 }
 
@@ -290,7 +344,7 @@ int main(int argc, char **argv)
 	memset(&plan, 0, sizeof plan);
 	memset(&conf, 0, sizeof conf);
 	diags_init(&d);
-	struct shim s = { .plan = &plan, .err_fd = -1, .status_fd = -1 };
+	struct shim s = { .plan = &plan, .err_fd = -1, .status_fd = -1, .keeper_fd = -1, .commit_fd = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	int status = run(argc, argv, &s, &conf, &d, &err);
 	free(s.keep_fds);

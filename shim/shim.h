@@ -10,6 +10,11 @@
  *   pid 2      the command: drops every privilege (creds.c), keeps only the
  *              file descriptors asked for (fds.c) and execs.
  *
+ * Persisted (-p, persist.c): pid 1 becomes the keeper (keeper.h) once the
+ * tree is built and stays; every launch, the first included, joins it
+ * from the host side (join.c): the command is the shim's own child,
+ * inside the sandbox's namespaces.
+ *
  * Nothing in shim/ parses a template: everything comes from the plan. */
 #ifndef NSCELL_SHIM_H
 #define NSCELL_SHIM_H
@@ -45,7 +50,16 @@ struct shim {
 	int status_fd;        /* write end of the status pipe (the init's), -1 elsewhere */
 	struct shim_cgroup *cgroup;
 	struct rootfs *rootfs; /* sources opened by the host side, or NULL */
+	bool persist;         /* the sandbox is built to be kept: its pid 1 is a keeper */
+	bool joined;          /* the command joins a persisted sandbox (its parent is outside) */
+	bool as_root;         /* enter --root: the command is the sandbox's root */
+	int keeper_fd;        /* O_PATH of nscell-keeper; -1: the shim keeps the sandbox itself */
+	int commit_fd;        /* child side: the socket the keeper waits on; -1 when not persisting */
+	unsigned long ns_flags; /* CLONE_NEW* flags the sandbox was made with */
 };
+
+/* an fd out of a variable that is closed at the end */
+#define SHIM_TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
 
 /* Signals the host side and the init pass on to the command. */
 extern const int shim_forwarded_signals[];
@@ -58,6 +72,15 @@ void shim_log(const struct shim *s, const struct plan_origin *origin, const char
 
 /* launch.c: clone the sandbox, run the host side, return the exit status. */
 int shim_launch(struct shim *s, nscell_error_t *err);
+/* launch.c: clone and build a sandbox to keep (s->persist): *keeper is its
+ * pid 1 (our child), waiting for KEEPER_COMMIT on *commit_fd. */
+int shim_build(struct shim *s, pid_t *keeper, int *commit_fd, nscell_error_t *err);
+/* launch.c: block the signals passed on (and SIGCHLD), keeping the
+ * caller's mask in s->caller_mask. */
+int shim_block_signals(struct shim *s, sigset_t *waited, nscell_error_t *err);
+/* launch.c: pass signals on to pid (our child) until its status is known
+ * (from status_fd, or -1 for none: its exit); 128+N for signal N. */
+int shim_wait_sandbox(const struct shim *s, pid_t pid, const sigset_t *waited, int status_fd);
 /* The vhost's mode is off: no sandbox, just become the user and exec. */
 int shim_exec_unsandboxed(struct shim *s, nscell_error_t *err);
 
@@ -74,11 +97,35 @@ void __attribute__((noreturn)) init_run(struct shim *s);
 /* init.c: the command's last steps: credentials, fds, cwd, exec.  Returns
  * only on failure. */
 int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err);
+/* init.c: (child, after the pivot, persisting) give up every privilege and
+ * exec the keeper (or be it).  Never returns. */
+void __attribute__((noreturn)) keeper_become(struct shim *s);
+
+/* persist.c: -p: join the user's persisted sandbox, building it first
+ * when there is none, it is stale, or it is out of date (templates,
+ * nscell.conf or the user changed, or ~/.nscell_reload).  enter: join
+ * only (nscell enter).  Returns the command's status. */
+struct nscell_conf;
+struct load_opts;
+struct diags;
+int shim_persist(struct shim *s, struct nscell_conf *conf, struct load_opts *lo, struct diags *d,
+		 bool enter, nscell_error_t *err);
+/* join.c: run the command in the namespaces of the keeper behind pidfd;
+ * *lockfd is closed once the command is inside.  Returns its status, -1
+ * with err, or -2 when the keeper was gone before the command got in. */
+int shim_join(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lockfd,
+	      const sigset_t *waited, nscell_error_t *err);
+/* main.c: no command, a terminal: the shell gets -i */
+int shim_make_interactive(struct plan *p, nscell_error_t *err);
 
 /* creds.c: become the user with no capability, no_new_privs and the
- * TIOCSTI filter.  pdeath_parent: the pid getppid() must still return
- * after PR_SET_PDEATHSIG (0: do not set it). */
-int creds_drop(const struct shim *s, pid_t pdeath_parent, nscell_error_t *err);
+ * TIOCSTI filter (s->as_root: the sandbox's root, keeping what that
+ * holds in its user namespace).  pdeath: set PR_SET_PDEATHSIG last, and
+ * check that getppid() is still parent (0: a parent outside the pid
+ * namespace, the shim of a joined command). */
+int creds_drop(const struct shim *s, bool pdeath, pid_t parent, nscell_error_t *err);
+/* creds.c: the keeper: no capability left, not even after exec'ing as uid 0. */
+int creds_keeper(nscell_error_t *err);
 /* creds.c: the init keeps its uid and CAP_KILL only (to signal the command). */
 int creds_init_caps(nscell_error_t *err);
 /* creds.c: setfsuid/setfsgid to the user (to create files as the user) and back. */

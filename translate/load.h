@@ -21,6 +21,8 @@ struct load_opts {
 	const char *cwd;         /* -d; NULL = home */
 	bool rootless;           /* unprivileged caller (or --rootless) */
 	bool check_sources;      /* stat sources (true for run/translate/export) */
+	bool no_templates;       /* conf, vhost, user, process, cgroup only: no template is
+				    read (a persisted sandbox's warm launch) */
 };
 
 /* Everything from reading nscell.conf to plan_sort.  Template problems are
