@@ -288,15 +288,32 @@ out=$(timeout 20 "$NSCELL" unmount -a 2>&1); rc=$?
 check_status "unmount without -u or -a: exit 2" 2 "$NSCELL" unmount
 check_status "unmount -u of an unknown user: exit 2" 2 "$NSCELL" unmount -u nscell-no-such-user
 
-# keepers of this test's user started since the test began: none may be left
-started=$(cut -d' ' -f22 /proc/$$/stat)
-left=""
-for k in $(pgrep -x nscell-keeper); do
-	alive "$k" && grep -q "^ *$UID1 " /proc/"$k"/uid_map 2>/dev/null &&
-		[ "$(cut -d' ' -f22 /proc/"$k"/stat)" -ge "$started" ] && ! case " $ORPHANS " in *" $k "*) true ;; *) false ;; esac &&
-		left="$left $k"
+# kill -9 of a launch while it builds, at whatever step it has reached
+for i in $(seq 12); do
+	timeout 20 "$NSCELL" unmount -a --kill >/dev/null 2>&1
+	"$NSCELL_SHIM" -p -u $U -- /bin/true >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.00$((i % 10))
+	{ kill -9 $pid; wait $pid; } 2>/dev/null
 done
-[ -z "$left" ] && ok "no keeper is left running that the state does not name" || fail "keepers left:$left"
+out=$(shimp -- /bin/sh -c 'cat /proc/1/comm' 2>&1)
+[ "$out" = nscell-keeper ] && ok "kill -9 of a building launch: the next launch works" || fail "after kill -9 mid-build: $out"
+
+# keepers of this test's user started since the test began: none may be left
+# (one killed a moment ago may still be on its way out: give it time)
+started=$(cut -d' ' -f22 /proc/$$/stat)
+stray_keepers() {
+	local k
+	for k in $(pgrep -x nscell-keeper); do
+		alive "$k" && grep -q "^ *$UID1 " /proc/"$k"/uid_map 2>/dev/null &&
+			[ "$(cut -d' ' -f22 /proc/"$k"/stat 2>/dev/null || echo 0)" -ge "$started" ] &&
+			[ "$k" != "$(keeper)" ] && ! case " $ORPHANS " in *" $k "*) true ;; *) false ;; esac &&
+			echo "$k"
+	done
+}
+no_stray_keepers() { [ -z "$(stray_keepers)" ]; }
+until_true no_stray_keepers && until_true no_stray_keepers &&
+	ok "no keeper is left running that the state does not name" || fail "keepers left: $(stray_keepers)"
 
 # ---- a state directory others could write is refused
 chmod 0777 "$ST"
@@ -335,6 +352,15 @@ else
 	out=$(us "$SCRATCH/bin/nscell" unmount -u $U --kill 2>&1); rc=$?
 	[ $rc = 0 ] && [ -z "$(ls -A "$SCRATCH/u/state")" ] && until_true sh -c "! kill -0 $ku 2>/dev/null" &&
 		ok "user: unmount --kill, nothing left" || { fail "user unmount (exit $rc)"; diag "$out"; }
+	# without NSCELL_STATE_DIR: $XDG_RUNTIME_DIR/nscell, when that is the user's
+	mkdir -m 0700 "$SCRATCH/u/xdg" && chown $U "$SCRATCH/u/xdg"
+	out=$(as_user $U timeout 30 env -u NSCELL_STATE_DIR XDG_RUNTIME_DIR="$SCRATCH/u/xdg" \
+		"$SCRATCH/bin/nscell-shim" -p -- /bin/true 2>&1)
+	[ -f "$SCRATCH/u/xdg/nscell/$UID1/state" ] && ok "user: the state goes to \$XDG_RUNTIME_DIR/nscell" ||
+		{ fail "user: XDG_RUNTIME_DIR"; diag "$out"; }
+	as_user $U timeout 20 env -u NSCELL_STATE_DIR XDG_RUNTIME_DIR="$SCRATCH/u/xdg" \
+		"$SCRATCH/bin/nscell" unmount -a --kill >/dev/null 2>&1
+	[ -z "$(ls -A "$SCRATCH/u/xdg/nscell")" ] && ok "user: unmount finds it there too" || fail "user: XDG unmount"
 	chmod 0755 "$SCRATCH/u/state"
 	out=$(us "$SCRATCH/bin/nscell-shim" -p -- /bin/true 2>&1); rc=$?
 	[ $rc = 2 ] && contains "user: a state directory others can read is refused" "$out" "0700" ||

@@ -1,0 +1,1 @@
+$PASSWD,ro-bind

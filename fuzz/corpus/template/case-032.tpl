@@ -1,0 +1,1 @@
+$PASSWD,nscell-no-such-user

@@ -1,0 +1,1 @@
+$GROUP,nscell-no-such-group

@@ -1,0 +1,1 @@
+no-unshare-user /x

@@ -1,0 +1,1 @@
+/a ro-bind /b

@@ -1,0 +1,1 @@
+/nonexistent/nscell-malformed,dev-bind

@@ -1,0 +1,1 @@
+$USER/x,bind

@@ -1,0 +1,2 @@
+/usr,ro-bind
+"/a b,bind

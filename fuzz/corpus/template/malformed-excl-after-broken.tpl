@@ -1,0 +1,3 @@
+/usr /b ro-bind extra
+!/b/x
+!/b/y

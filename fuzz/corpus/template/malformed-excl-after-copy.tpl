@@ -1,0 +1,2 @@
+/usr,copy
+!/usr/x

@@ -1,0 +1,2 @@
+/usr /srv/usr,ro-bind
+!/usr

@@ -1,0 +1,1 @@
+/a /b ro-bind extra

@@ -1,0 +1,2 @@
+/tmp,tmp
+/tmp/,tmpfs

@@ -1,0 +1,2 @@
+$PASSWD
+$PASSWD /etc/passwd2

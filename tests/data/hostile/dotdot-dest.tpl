@@ -1,0 +1,3 @@
+# A destination climbing out of the sandbox root with "..".
+# expect: refused
+/usr/share ../../../etc/nscell-x,ro-bind

@@ -1,0 +1,4 @@
+# An exclusion outside the bind it follows.
+# expect: refused
+/usr,ro-bind
+!/etc/shadow
