@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "shim/rootfs.h"
@@ -164,6 +166,19 @@ int files_open_source(struct rootfs *r, size_t i, nscell_error_t *err)
 	if (m->op == PLAN_COPY && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		return nscell_error_set(err, EINVAL, "source %s is not a regular file", m->src);
+	}
+	/* a process of the user outside the sandbox is, without a user
+	 * namespace, the user's to inspect: its /proc/PID/root in a host
+	 * procfs would be the host's / */
+	struct statfs sf;
+	if (m->op == PLAN_BIND && fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC) {
+		if (!r->s->userns) {
+			close(fd);
+			return nscell_error_set(err, EPERM, "source %s is a procfs: refused without a "
+						"user namespace (host processes would lead to the host's /)",
+						m->src);
+		}
+		r->s->procfs_source = true;
 	}
 	if (m->op == PLAN_BIND && (fd = files_as_tree(r, fd, true)) < 0)
 		return nscell_error_errno(err, errno, "copy the mount tree of %s", m->src);

@@ -295,6 +295,11 @@ static int spawn(struct shim *s, struct spawned *sp, nscell_error_t *err)
 		goto out;
 	}
 	pid = raw_clone(flags);
+	if (pid < 0 && s->userns && !s->rootless && s->procfs_source &&
+	    (errno == EPERM || errno == ENOSPC || errno == EUSERS)) {
+		nscell_error_errno(err, errno, "no user namespace, and a bind's source is a procfs (refused)");
+		goto out;
+	}
 	if (pid < 0 && s->userns && !s->rootless && (errno == EPERM || errno == ENOSPC || errno == EUSERS)) {
 		shim_log(s, NULL, "no user namespace (%s): going on without one", strerror(errno));
 		s->userns = false;

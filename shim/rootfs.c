@@ -26,8 +26,11 @@ static int entry_error(nscell_error_t *err, const struct plan_mount *m)
 {
 	char where[512], old[sizeof err->msg];
 	memcpy(old, err->msg, sizeof old);
-	snprintf(err->msg, sizeof err->msg, "%s %s: %s (%s)", plan_op_name(m->op), m->dst ? m->dst : "",
-		 old, plan_origin_str(&m->origin, where, sizeof where));
+	/* paths are abbreviated so the template line always fits */
+	const char *dst = m->dst ? m->dst : "";
+	snprintf(err->msg, sizeof err->msg, "%s %.200s%s: %.480s%s (%s)", plan_op_name(m->op), dst,
+		 strlen(dst) > 200 ? "..." : "", old, strlen(old) > 480 ? "..." : "",
+		 plan_origin_str(&m->origin, where, sizeof where));
 	return -1;
 }
 

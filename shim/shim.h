@@ -37,6 +37,7 @@ struct shim {
 	bool verbose;
 	bool rootless;        /* unprivileged caller launching for itself */
 	bool userns;          /* a user namespace is created */
+	bool procfs_source;   /* a bind's source is a procfs: needs the user namespace */
 	bool cwd_given;       /* -d: a missing working directory is an error */
 	bool want_cgroup;     /* -c */
 	bool interactive;     /* no command, stdin is a tty: the shell with -i */
