@@ -33,16 +33,37 @@ static const char *below(const char *path, const char *home)
 /* the user's home on the host; -1 with errno when it cannot be opened */
 static int home_fd(struct rootfs *r)
 {
-	/* the home's own path comes from the user database: followed */
+	/* the home's own path comes from the user database: followed, but
+	 * with the user's own access (see open_src) */
 	if (r->home_fd < 0)
 		r->home_fd = open(r->p->id.home, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return r->home_fd;
 }
 
+static int open_user_src(struct rootfs *r, const struct plan_mount *m, int flags);
+
+/* Sources in the user's tree are opened with the user's filesystem ids:
+ * a home the user can point elsewhere (a symlink in a directory the user
+ * owns) must not lead, with root's access, into a directory the user
+ * cannot enter on the host. */
 static int open_src(struct rootfs *r, const struct plan_mount *m, int flags)
 {
 	if (!(m->flags & PLAN_F_USER_PATH))
 		return open(m->src, flags | O_CLOEXEC);
+	nscell_error_t ignored;
+	if (creds_fs_as_user(r->s, &ignored) < 0) {
+		errno = EPERM;
+		return -1;
+	}
+	int fd = open_user_src(r, m, flags);
+	int e = errno;
+	creds_fs_restore();
+	errno = e;
+	return fd;
+}
+
+static int open_user_src(struct rootfs *r, const struct plan_mount *m, int flags)
+{
 	const char *rel = below(m->src, r->p->id.home);
 	if (!rel) {
 		_cleanup_close_ int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -64,8 +85,13 @@ static int open_tmp_dir(struct rootfs *r, const struct plan_mount *m, nscell_err
 	char parent[PATH_MAX];
 	int cur;
 	if ((m->flags & PLAN_F_USER_PATH) && rel) {
-		if (home_fd(r) < 0 && errno == ENOENT)
+		if (creds_fs_as_user(r->s, err) < 0)
+			return -1;
+		int e = home_fd(r) < 0 ? errno : 0;
+		creds_fs_restore();
+		if (r->home_fd < 0 && e == ENOENT)
 			return -2; /* no home (nobody's /nonexistent): a tmpfs instead */
+		errno = e;
 		if (r->home_fd < 0)
 			return nscell_error_errno(err, errno, "home %s", r->p->id.home);
 		cur = fcntl(r->home_fd, F_DUPFD_CLOEXEC, 3);
