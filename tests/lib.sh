@@ -53,12 +53,34 @@ scratch() {
 	trap 'rm -rf "$SCRATCH"' EXIT
 }
 
-# ensure_user NAME: create a local test user with a home (root only).
+# ensure_user NAME [USERADD-OPTIONS...]: create a local test user (with a
+# home, -m, when no options are given; root only).  Suites run in
+# parallel (make -j check) and useradd fails while another holds
+# /etc/passwd's lock, and a user is visible before its home is made: so
+# users are made one at a time under a lock of our own.  Every suite has
+# users of its own, as suites write in their users' homes.
 # Prints nothing; returns non-zero when it cannot.
+TEST_USERS_LOCK=/run/lock/nscell-test-users.lock
+[ -d /run/lock ] || TEST_USERS_LOCK=/tmp/nscell-test-users.lock
 ensure_user() {
-	id "$1" >/dev/null 2>&1 && return 0
-	is_root || return 1
-	useradd -m -s /bin/sh "$1" >/dev/null 2>&1 || id "$1" >/dev/null 2>&1
+	local name=$1
+	shift
+	is_root || { id "$name" >/dev/null 2>&1; return; }
+	[ $# = 0 ] && set -- -m
+	(
+		flock 9
+		id "$name" >/dev/null 2>&1 || useradd -s /bin/sh "$@" "$name" >/dev/null 2>&1
+		id "$name" >/dev/null 2>&1
+	) 9>"$TEST_USERS_LOCK"
+}
+
+# ensure_group GROUP USER: USER is a member of the local group GROUP
+ensure_group() {
+	(
+		flock 9
+		getent group "$1" >/dev/null || groupadd "$1" || exit 1
+		id -nG "$2" | grep -qw "$1" || usermod -aG "$1" "$2"
+	) 9>"$TEST_USERS_LOCK"
 }
 
 # as_user NAME CMD...: run CMD as an unprivileged user, with no caps

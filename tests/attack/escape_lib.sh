@@ -9,8 +9,8 @@
 # cannot break the build.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-# users of their own: the other suites use nscelltest1/2 at the same
-# time (make -j check), and these tests replace parts of the home
+# users of their own (suites run at the same time under make -j check,
+# and these tests replace parts of the home)
 U=${ESCAPE_USER:-nscellesc1}
 U2=nscellesc2
 

@@ -13,7 +13,7 @@ HOSTILE=$SRCDIR/tests/data/hostile
 # so the user decides what the home is
 U3=nscellesc3
 H3=/home/$U3
-id $U3 >/dev/null 2>&1 || useradd -M -d "$H3/site" -s /bin/sh $U3 >/dev/null 2>&1
+ensure_user $U3 -M -d "$H3/site"
 mkdir -p "$H3" && chown $U3: "$H3" && chmod 755 "$H3"
 
 setpriv --reuid=$U --regid=$U --init-groups sleep 600 </dev/null >/dev/null 2>&1 &

@@ -10,8 +10,8 @@ TPLDIR=$SRCDIR/tests/data/templates
 TEMPLATES="default all1 all2 all3"
 ID=nscell-oci-$$
 
-if is_root && ensure_user nscelltest1; then
-	TUSER=nscelltest1
+if is_root && ensure_user nscellexp1; then
+	TUSER=nscellexp1
 else
 	TUSER=$(id -un)
 fi
@@ -200,7 +200,7 @@ if ! is_root; then
 	skip "runc runs: need root"
 elif [ "$have_runc" != yes ]; then
 	skip "runc runs: runc not installed"
-elif [ "$TUSER" != nscelltest1 ]; then
+elif [ "$TUSER" != nscellexp1 ]; then
 	skip "runc runs: cannot create the test user"
 else
 	for t in $TEMPLATES; do

@@ -9,7 +9,7 @@ if ! is_root; then
 	skip "persist: the test needs root (it sets up users to run as)"
 	done_testing
 fi
-U=nscelltest1 U2=nscelltest2
+U=nscellpers1 U2=nscellpers2
 if ! ensure_user $U || ! ensure_user $U2; then
 	skip "persist: cannot create the test users"
 	done_testing

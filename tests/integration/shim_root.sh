@@ -12,8 +12,7 @@ if ! ensure_user $U || ! ensure_user $U2; then
 	skip "shim as root: cannot create the test users"
 	done_testing
 fi
-getent group $G >/dev/null || groupadd $G
-id -nG $U | grep -qw $G || usermod -aG $G $U
+ensure_group $G $U
 scratch
 H=$(getent passwd $U | cut -d: -f6)
 H2=$(getent passwd $U2 | cut -d: -f6)

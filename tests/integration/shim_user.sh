@@ -13,7 +13,7 @@ if [ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" =
 	skip "shim as a user: unprivileged user namespaces are disabled"
 	done_testing
 fi
-U=nscelltest1 U2=nscelltest2
+U=nscelluser1 U2=nscelluser2
 if ! ensure_user $U || ! ensure_user $U2; then
 	skip "shim as a user: cannot create the test users"
 	done_testing
