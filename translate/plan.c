@@ -131,6 +131,23 @@ void plan_remove_mount(struct plan *p, size_t index)
 	p->nmounts--;
 }
 
+void plan_clear_mount(struct plan *p, size_t index)
+{
+	if (index >= p->nmounts)
+		return;
+	mount_free(&p->mounts[index]);
+	p->mounts[index] = (struct plan_mount){ .dst = NULL };
+}
+
+void plan_drop_cleared(struct plan *p)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->nmounts; i++)
+		if (p->mounts[i].dst)
+			p->mounts[n++] = p->mounts[i];
+	p->nmounts = n;
+}
+
 /* Compare paths so that a parent sorts before its children: '/' ranks
  * below every other byte. */
 static int path_cmp(const char *a, const char *b)

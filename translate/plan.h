@@ -123,6 +123,10 @@ int plan_mount_set_data(struct plan_mount *m, const char *data, size_t len);
 /* Find the entry with this destination, or NULL. */
 struct plan_mount *plan_find_dst(struct plan *p, const char *dst);
 void plan_remove_mount(struct plan *p, size_t index);
+/* Removing many entries one by one is quadratic: clear them (the entry
+ * stays, with dst NULL) and drop all cleared entries at once at the end. */
+void plan_clear_mount(struct plan *p, size_t index);
+void plan_drop_cleared(struct plan *p);
 
 /* Order the mounts for execution: stable, parents before children, masks
  * after the bind they cover, remount-ro after everything. */

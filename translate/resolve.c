@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "identity.h"
+#include "slot_index.h"
 
 #define DEFAULT_TMP_BASE "$HOMEDIR/.nscell"
 #define HOSTNAME_MAX 64
@@ -20,6 +21,7 @@ struct singleton {
 	bool set;
 	char *dst;
 	struct plan_origin at;
+	size_t index; /* of its plan entry (nothing else moves while resolving) */
 };
 
 struct rctx {
@@ -32,6 +34,7 @@ struct rctx {
 	/* the bind that `!PATH` lines refer to */
 	bool bind_kept;
 	char *bind_src, *bind_dst;
+	struct slot_index slots;
 };
 
 static void rerr(struct rctx *c, const struct tpl_entry *e, unsigned col, const char *fmt, ...)
@@ -194,30 +197,25 @@ static char *path_of(struct rctx *c, const struct tpl_entry *e, const char *raw,
 
 /* ---- plan entries ---- */
 
-static bool same_slot(const struct plan_mount *m, enum plan_op op, const char *dst)
-{
-	/* remount-ro applies on top of whatever is at dst: it overrides only its own kind */
-	return m->dst && strcmp(m->dst, dst) == 0 &&
-	       (m->op == PLAN_REMOUNT_RO) == (op == PLAN_REMOUNT_RO);
-}
-
+/* Add an entry; one already at the same slot is overridden (removed). */
 static struct plan_mount *add(struct rctx *c, const struct tpl_entry *e, enum plan_op op,
 			      unsigned flags, const char *src, const char *dst, mode_t mode)
 {
 	struct plan *p = c->p;
-	for (size_t i = 0; i < p->nmounts; i++) {
-		if (!same_slot(&p->mounts[i], op, dst))
-			continue;
+	size_t *cell = slot_index_cell(&c->slots, p, dst, op == PLAN_REMOUNT_RO);
+	struct plan_origin o = { c->file, e->line, e->col };
+	struct plan_mount *m = cell ? plan_add_mount(p, op, flags, src, dst, mode, &o) : NULL;
+	if (!m) {
+		rerr(c, e, 0, "out of memory");
+		return NULL;
+	}
+	if (*cell) {
 		char at[512];
 		diags_add(c->d, true, e->file, e->line, e->col, "'%s' overrides the entry at %s",
-			  dst, where(&p->mounts[i].origin, at, sizeof at));
-		plan_remove_mount(p, i);
-		break;
+			  dst, where(&p->mounts[*cell - 1].origin, at, sizeof at));
+		plan_clear_mount(p, *cell - 1);
 	}
-	struct plan_origin o = { c->file, e->line, e->col };
-	struct plan_mount *m = plan_add_mount(p, op, flags, src, dst, mode, &o);
-	if (!m)
-		rerr(c, e, 0, "out of memory");
+	*cell = p->nmounts;
 	return m;
 }
 
@@ -405,14 +403,11 @@ static void replace_singleton(struct rctx *c, const struct tpl_entry *e, struct 
 	char at[512];
 	diags_add(c->d, true, e->file, e->line, e->col, "'%s' overrides the one at %s", what,
 		  where(&s->at, at, sizeof at));
-	for (size_t i = 0; s->dst && i < c->p->nmounts; i++) {
-		struct plan_mount *m = &c->p->mounts[i];
-		if (m->op == PLAN_FILE && strcmp(m->dst, s->dst) == 0 &&
-		    m->origin.file == s->at.file && m->origin.line == s->at.line) {
-			plan_remove_mount(c->p, i);
-			break;
-		}
-	}
+	/* unless a later line overrode it already */
+	struct plan_mount *m = s->dst ? &c->p->mounts[s->index] : NULL;
+	if (m && m->op == PLAN_FILE && m->dst && strcmp(m->dst, s->dst) == 0 &&
+	    m->origin.file == s->at.file && m->origin.line == s->at.line)
+		plan_clear_mount(c->p, s->index);
 	free(s->dst);
 	s->dst = NULL;
 	s->set = false;
@@ -432,7 +427,7 @@ static void resolve_hostname(struct rctx *c, const struct tpl_entry *e)
 	replace_singleton(c, e, &c->hostname, "hostname");
 	free(c->p->hostname);
 	c->p->hostname = name;
-	c->hostname = (struct singleton){ true, NULL, { c->file, e->line, e->col } };
+	c->hostname = (struct singleton){ true, NULL, { c->file, e->line, e->col }, 0 };
 }
 
 static void resolve_generated(struct rctx *c, const struct tpl_entry *e)
@@ -474,7 +469,8 @@ static void resolve_generated(struct rctx *c, const struct tpl_entry *e)
 		return;
 	if (plan_mount_set_data(m, data, len) < 0)
 		rerr(c, e, 0, "out of memory");
-	*s = (struct singleton){ true, NSCELL_TAKE(dst), { c->file, e->line, e->col } };
+	*s = (struct singleton){ true, NSCELL_TAKE(dst), { c->file, e->line, e->col },
+				 (size_t)(m - c->p->mounts) };
 }
 
 static void resolve_entry(struct rctx *c, const struct tpl_entry *e)
@@ -532,6 +528,8 @@ int plan_resolve(struct plan *p, const struct tpl *const *tpls, size_t ntpls,
 	free(c.tmp_base);
 	free(c.passwd.dst);
 	free(c.group.dst);
+	slot_index_free(&c.slots);
+	plan_drop_cleared(p);
 	plan_sort(p);
 	return d->nerrors > errors ? -1 : 0;
 }
