@@ -42,7 +42,7 @@ static int drop_bounding_set(nscell_error_t *err)
 	return 0;
 }
 
-static int check_no_caps(nscell_error_t *err)
+static int check_no_caps(bool bounding, nscell_error_t *err)
 {
 	cap_t now = cap_get_proc(), none = cap_init();
 	int differ = !now || !none || cap_compare(now, none) != 0;
@@ -50,7 +50,7 @@ static int check_no_caps(nscell_error_t *err)
 	cap_free(none);
 	if (differ)
 		return nscell_error_set(err, 0, "capabilities are still set after dropping them");
-	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
+	for (int cap = 0; bounding && cap < CAP_PROBE_MAX; cap++) {
 		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
 		if (r < 0)
 			break;
@@ -188,7 +188,13 @@ static int become_user(const struct shim *s, nscell_error_t *err)
 		return nscell_error_errno(err, errno, "setgroups for %s", id->user);
 	if (setresgid(id->gid, id->gid, id->gid) < 0)
 		return nscell_error_errno(err, errno, "setresgid %u", (unsigned)id->gid);
-	if (drop_bounding_set(err) < 0)
+	/* An unprivileged caller running a vhost whose sandbox is off is in
+	 * no user namespace of ours: it holds no capability, and cannot drop
+	 * the bounding set nor set securebits (both need CAP_SETPCAP).  The
+	 * set it keeps is its own, as it would be without nscell, and
+	 * no_new_privs (below) keeps any exec from granting one. */
+	bool privileged = !(s->rootless && s->plan->sandbox_off);
+	if (privileged && drop_bounding_set(err) < 0)
 		return -1;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return nscell_error_errno(err, errno, "clear ambient capabilities");
@@ -196,7 +202,7 @@ static int become_user(const struct shim *s, nscell_error_t *err)
 	 * the lock bits freeze the rest at their safe defaults */
 	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
 			     SECBIT_KEEP_CAPS_LOCKED;
-	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+	if (privileged && prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
 		return nscell_error_errno(err, errno, "set securebits");
 	if (setresuid(id->uid, id->uid, id->uid) < 0)
 		return nscell_error_errno(err, errno, "setresuid %u", (unsigned)id->uid);
@@ -211,7 +217,7 @@ static int become_user(const struct shim *s, nscell_error_t *err)
 	    eu != id->uid || su != id->uid || rg != id->gid || eg != id->gid || sg != id->gid)
 		return nscell_error_set(err, 0, "ids are not %u:%u after the switch", (unsigned)id->uid,
 					(unsigned)id->gid);
-	return check_no_caps(err);
+	return check_no_caps(privileged, err);
 }
 
 int creds_drop(const struct shim *s, bool pdeath, pid_t parent, nscell_error_t *err)
