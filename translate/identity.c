@@ -1,6 +1,9 @@
 /* The sandbox user, from NSS (files, LDAP, sssd alike), and the passwd and
- * group files the sandbox gets instead of the host's. */
+ * group files the sandbox gets instead of the host's.  Where NSS would
+ * answer from /etc/passwd and /etc/group anyway, they are read directly
+ * (identity_files.c), which spares the launch loading NSS modules. */
 #include "identity.h"
+#include "identity_files.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -20,10 +23,38 @@ static bool nss_not_found(int r)
 	return r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM;
 }
 
-/* by name when name != NULL, else by uid.  1 found, 0 not, -1 error. */
-static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf,
+static enum identity_db database = IDENTITY_DB_AUTO;
+static int files_first = -1; /* -1: not decided yet */
+
+void identity_set_database(enum identity_db db)
+{
+	database = db;
+	files_first = -1;
+}
+
+static bool use_files(void)
+{
+	if (files_first < 0)
+		files_first = database == IDENTITY_DB_FILES ||
+			      (database == IDENTITY_DB_AUTO && identity_files_usable(NULL));
+	return files_first;
+}
+
+/* by name when name != NULL, else by uid.  1 found, 0 not, -1 error.
+ * *in_files (unless NULL): found in /etc/passwd, read directly. */
+static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf, bool *in_files,
 		  nscell_error_t *err)
 {
+	if (in_files)
+		*in_files = false;
+	if (use_files()) {
+		int r = identity_files_user(name, uid, pw, buf, err);
+		if (r != 0 || database == IDENTITY_DB_FILES) {
+			if (in_files)
+				*in_files = r > 0;
+			return r;
+		}
+	}
 	for (size_t size = 1024;; size *= 2) {
 		char *b = realloc(*buf, size);
 		if (!b)
@@ -47,6 +78,11 @@ static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf,
 static int gr_get(const char *name, gid_t gid, struct group *gr, char **buf,
 		  nscell_error_t *err)
 {
+	if (use_files()) {
+		int r = identity_files_group(name, gid, gr, buf, err);
+		if (r != 0 || database == IDENTITY_DB_FILES)
+			return r;
+	}
 	for (size_t size = 1024;; size *= 2) {
 		char *b = realloc(*buf, size);
 		if (!b)
@@ -87,8 +123,10 @@ void identity_free(struct plan_identity *id)
 	memset(id, 0, sizeof *id);
 }
 
-static int lookup_groups(struct plan_identity *id, nscell_error_t *err)
+static int lookup_groups(struct plan_identity *id, bool in_files, nscell_error_t *err)
 {
+	if (in_files)
+		return identity_files_grouplist(id->user, id->gid, &id->groups, &id->ngroups, err);
 	int n = 16;
 	for (;;) {
 		gid_t *v = realloc(id->groups, (size_t)n * sizeof *v);
@@ -109,7 +147,8 @@ static int lookup_groups(struct plan_identity *id, nscell_error_t *err)
 	}
 }
 
-static int fill_identity(struct plan_identity *id, const struct passwd *pw, nscell_error_t *err)
+static int fill_identity(struct plan_identity *id, const struct passwd *pw, bool in_files,
+			 nscell_error_t *err)
 {
 	size_t hlen = strlen(pw->pw_dir);
 	while (hlen > 1 && pw->pw_dir[hlen - 1] == '/')
@@ -140,7 +179,7 @@ static int fill_identity(struct plan_identity *id, const struct passwd *pw, nsce
 		id->group = NULL;
 	if (!id->group)
 		return nscell_error_errno(err, ENOMEM, "user '%s'", pw->pw_name);
-	return lookup_groups(id, err);
+	return lookup_groups(id, in_files, err);
 }
 
 int identity_lookup(struct plan_identity *id, const char *user, nscell_error_t *err)
@@ -150,19 +189,20 @@ int identity_lookup(struct plan_identity *id, const char *user, nscell_error_t *
 		return nscell_error_set(err, 0, "empty user name");
 	_cleanup_free_ char *buf = NULL;
 	struct passwd pw;
-	int r = pw_get(user, 0, &pw, &buf, err);
+	bool in_files;
+	int r = pw_get(user, 0, &pw, &buf, &in_files, err);
 	if (r == 0 && all_digits(user)) {
 		errno = 0;
 		char *end;
 		unsigned long uid = strtoul(user, &end, 10);
 		if (errno == 0 && uid < (uid_t)-1)
-			r = pw_get(NULL, (uid_t)uid, &pw, &buf, err);
+			r = pw_get(NULL, (uid_t)uid, &pw, &buf, &in_files, err);
 	}
 	if (r < 0)
 		return -1;
 	if (r == 0)
 		return nscell_error_set(err, 0, "unknown user '%s'", user);
-	if (fill_identity(id, &pw, err) < 0) {
+	if (fill_identity(id, &pw, in_files, err) < 0) {
 		identity_free(id);
 		return -1;
 	}
@@ -177,7 +217,7 @@ const char *identity_default_user(void)
 		return "nobody";
 	_cleanup_free_ char *buf = NULL;
 	struct passwd pw;
-	if (pw_get(NULL, uid, &pw, &buf, NULL) == 1 && strlen(pw.pw_name) < sizeof name)
+	if (pw_get(NULL, uid, &pw, &buf, NULL, NULL) == 1 && strlen(pw.pw_name) < sizeof name)
 		snprintf(name, sizeof name, "%s", pw.pw_name);
 	else
 		snprintf(name, sizeof name, "%u", (unsigned)uid);
@@ -188,7 +228,7 @@ int identity_user_exists(const char *name, nscell_error_t *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct passwd pw;
-	return pw_get(name, 0, &pw, &buf, err);
+	return pw_get(name, 0, &pw, &buf, NULL, err);
 }
 
 int identity_group_exists(const char *name, nscell_error_t *err)
@@ -231,7 +271,7 @@ int identity_passwd_file(const struct plan_identity *id, char *const *extra, cha
 		return nscell_error_errno(err, errno, "generated passwd");
 	_cleanup_free_ char *buf = NULL;
 	struct passwd pw;
-	int r = pw_get(id->user, 0, &pw, &buf, err);
+	int r = pw_get(id->user, 0, &pw, &buf, NULL, err);
 	/* the user's own entry from the identity, gecos from NSS */
 	if (r >= 0)
 		fprintf(f, "%s:x:%u:%u:%s:%s:%s\n", id->user, (unsigned)id->uid,
@@ -239,7 +279,7 @@ int identity_passwd_file(const struct plan_identity *id, char *const *extra, cha
 	for (size_t i = 0; r >= 0 && extra && extra[i]; i++) {
 		if (seen(extra, i, extra[i], id->user))
 			continue;
-		r = pw_get(extra[i], 0, &pw, &buf, err);
+		r = pw_get(extra[i], 0, &pw, &buf, NULL, err);
 		if (r == 0)
 			r = nscell_error_set(err, 0, "unknown user '%s'", extra[i]);
 		if (r > 0)

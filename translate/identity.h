@@ -14,6 +14,13 @@
  * empty shell becomes /bin/sh; a primary group missing from the group
  * database is named by its number. */
 int identity_lookup(struct plan_identity *id, const char *user, nscell_error_t *err);
+/* Where users and groups come from: NSS; FILES, /etc/passwd and
+ * /etc/group read directly and nothing else (LiteSpeed's way); or AUTO,
+ * the default: the files first when nsswitch.conf would answer from them
+ * anyway (identity_files_usable), NSS for what they do not hold. */
+enum identity_db { IDENTITY_DB_AUTO, IDENTITY_DB_NSS, IDENTITY_DB_FILES };
+void identity_set_database(enum identity_db db);
+
 /* The default user: the caller itself when unprivileged, "nobody" for root. */
 const char *identity_default_user(void);
 void identity_free(struct plan_identity *id);

@@ -66,48 +66,58 @@ static size_t symbol_len(const char *s)
 	return n;
 }
 
-char *resolve_symbols(const char *s, const struct plan_identity *id, size_t *bad)
+/* The value of the symbol of n characters at s, or NULL when unknown. */
+static const char *symbol_value(const char *s, size_t n, const struct plan_identity *id,
+				const char *uid, const char *gid)
 {
-	char uid[16], gid[16];
-	snprintf(uid, sizeof uid, "%u", (unsigned)id->uid);
-	snprintf(gid, sizeof gid, "%u", (unsigned)id->gid);
 	const struct {
 		const char *name, *value;
 	} sym[] = {
 		{ "UID", uid }, { "GID", gid }, { "USER", id->user },
 		{ "GROUP", id->group }, { "HOMEDIR", id->home },
 	};
+	for (size_t j = 0; j < sizeof sym / sizeof *sym; j++)
+		if (strlen(sym[j].name) == n && memcmp(sym[j].name, s, n) == 0)
+			return sym[j].value ? sym[j].value : "";
+	return NULL;
+}
+
+/* Two passes, measure then copy: this runs for every path of every
+ * template line, on the launch's hot path. */
+char *resolve_symbols(const char *s, const struct plan_identity *id, size_t *bad)
+{
+	char uid[16], gid[16];
+	snprintf(uid, sizeof uid, "%u", (unsigned)id->uid);
+	snprintf(gid, sizeof gid, "%u", (unsigned)id->gid);
 	char *out = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-	if (!f) {
-		*bad = SIZE_MAX;
-		return NULL;
-	}
-	for (size_t i = 0; s[i]; i++) {
-		size_t n = s[i] == '$' ? symbol_len(s + i + 1) : 0;
-		if (!n) {
-			fputc(s[i], f);
-			continue;
-		}
-		const char *value = NULL;
-		for (size_t j = 0; j < sizeof sym / sizeof *sym; j++)
-			if (strlen(sym[j].name) == n && memcmp(sym[j].name, s + i + 1, n) == 0)
-				value = sym[j].value ? sym[j].value : "";
-		if (!value) {
-			fclose(f);
-			free(out);
-			*bad = i;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass && !(out = malloc(len + 1))) {
+			*bad = SIZE_MAX;
 			return NULL;
 		}
-		fputs(value, f);
-		i += n;
+		len = 0;
+		for (size_t i = 0; s[i]; i++) {
+			size_t n = s[i] == '$' ? symbol_len(s + i + 1) : 0;
+			if (!n) {
+				if (pass)
+					out[len] = s[i];
+				len++;
+				continue;
+			}
+			const char *value = symbol_value(s + i + 1, n, id, uid, gid);
+			if (!value) {
+				*bad = i;
+				return NULL; /* in the first pass: nothing to free */
+			}
+			size_t vlen = strlen(value);
+			if (pass)
+				memcpy(out + len, value, vlen);
+			len += vlen;
+			i += n;
+		}
 	}
-	if (fclose(f) != 0) {
-		free(out);
-		*bad = SIZE_MAX;
-		return NULL;
-	}
+	out[len] = '\0';
 	return out;
 }
 

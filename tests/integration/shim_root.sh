@@ -29,6 +29,13 @@ want=$(printf '%s\n%s\n%s' "$(id -u $U)" "$(id -g $U)" "$(id -G $U)")
 [ "$out" = "$want" ] && ok "id: the user's uid, gid and groups" || { fail "id"; diag "got: $out" "want: $want"; }
 contains "id: the supplementary group is there" " $(id -G $U) " " $(getent group $G | cut -d: -f3) "
 
+# a passwd line of 3,000 bytes (LiteSpeed cut lines at 256 bytes)
+long=$(printf 'g%.0s' $(seq 3000))
+usermod -c "$long" $U2
+out=$("$NSCELL_SHIM" -u $U2 -- /bin/sh -c 'getent passwd "$(id -un)" | cut -d: -f5' 2>&1)
+[ "$out" = "$long" ] && ok "a 3,000-byte passwd entry arrives whole" || fail "long passwd entry: ${out:0:80}"
+usermod -c "" $U2
+
 out=$(shim -- /bin/cat /proc/self/status 2>&1)
 for c in CapInh CapPrm CapEff CapBnd CapAmb; do
 	contains "$c is empty" "$out" "$c:	0000000000000000"

@@ -1,0 +1,124 @@
+/* Unit tests for translate/identity_files.c: when nsswitch.conf lets the
+ * files be read directly, and that reading them gives what NSS gives. */
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/unit/unit.h"
+#include "translate/identity.h"
+#include "translate/identity_files.h"
+
+static bool usable(const char *text)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/nscell-nss.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	bool r = identity_files_usable(path);
+	unlink(path);
+	return r;
+}
+
+START_TEST(nsswitch_files_first)
+{
+	ck_assert(usable("passwd: files\ngroup: files\n"));
+	ck_assert(usable("# Debian's default\npasswd:         files systemd\ngroup:  files systemd # x\n"));
+	ck_assert(usable("hosts: dns files\n  passwd: files\ngroup:\tfiles\tsystemd\n"));
+}
+END_TEST
+
+START_TEST(nsswitch_other_sources)
+{
+	ck_assert(!usable("passwd: files ldap\ngroup: files\n"));
+	ck_assert(!usable("passwd: sss files\ngroup: files\n"));
+	ck_assert(!usable("passwd: files\ngroup: files [NOTFOUND=return] ldap\n"));
+	ck_assert(!usable("passwd: compat\ngroup: compat\n"));
+	ck_assert(!usable("passwd: systemd files\ngroup: files\n"));
+	/* a database not listed falls back to glibc's defaults */
+	ck_assert(!usable("passwd: files\n"));
+	ck_assert(!usable(""));
+	ck_assert(!identity_files_usable("/nonexistent/nsswitch.conf"));
+}
+END_TEST
+
+static int cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* every user of /etc/passwd: the same identity from the files as from NSS */
+START_TEST(files_agree_with_nss)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	ck_assert_ptr_nonnull(f);
+	struct passwd *pw;
+	unsigned compared = 0;
+	while ((pw = fgetpwent(f))) {
+		struct plan_identity a, b;
+		nscell_error_t ea = { 0 }, eb = { 0 };
+		identity_set_database(IDENTITY_DB_NSS);
+		int ra = identity_lookup(&a, pw->pw_name, &ea);
+		identity_set_database(IDENTITY_DB_FILES);
+		int rb = identity_lookup(&b, pw->pw_name, &eb);
+		ck_assert_msg(ra == rb, "%s: nss %d (%s), files %d (%s)", pw->pw_name, ra, ea.msg, rb,
+			      eb.msg);
+		if (ra == 0) {
+			ck_assert_str_eq(a.user, b.user);
+			ck_assert_uint_eq(a.uid, b.uid);
+			ck_assert_uint_eq(a.gid, b.gid);
+			ck_assert_str_eq(a.group, b.group);
+			ck_assert_str_eq(a.home, b.home);
+			ck_assert_str_eq(a.shell, b.shell);
+			ck_assert_uint_eq(a.ngroups, b.ngroups);
+			qsort(a.groups, a.ngroups, sizeof *a.groups, cmp_gid);
+			qsort(b.groups, b.ngroups, sizeof *b.groups, cmp_gid);
+			for (size_t i = 0; i < a.ngroups; i++)
+				ck_assert_uint_eq(a.groups[i], b.groups[i]);
+			identity_free(&a);
+			identity_free(&b);
+			compared++;
+		}
+	}
+	fclose(f);
+	identity_set_database(IDENTITY_DB_AUTO);
+	ck_assert_uint_gt(compared, 0);
+}
+END_TEST
+
+START_TEST(files_by_id_and_unknown)
+{
+	identity_set_database(IDENTITY_DB_FILES);
+	struct plan_identity id;
+	nscell_error_t err = { 0 };
+	ck_assert_int_eq(identity_lookup(&id, "0", &err), 0); /* a number: by uid */
+	ck_assert_str_eq(id.user, "root");
+	identity_free(&id);
+	ck_assert_int_eq(identity_lookup(&id, "nscell-no-such-user", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown user 'nscell-no-such-user'"));
+	ck_assert_int_eq(identity_user_exists("root", &err), 1);
+	ck_assert_int_eq(identity_group_exists("root", &err), 1);
+	ck_assert_int_eq(identity_group_exists("nscell-no-such-group", &err), 0);
+	identity_set_database(IDENTITY_DB_AUTO);
+}
+END_TEST
+
+static Suite *identity_suite(void)
+{
+	Suite *s = suite_create("identity");
+	TCase *tc = tcase_create("files");
+	tcase_add_test(tc, nsswitch_files_first);
+	tcase_add_test(tc, nsswitch_other_sources);
+	tcase_add_test(tc, files_agree_with_nss);
+	tcase_add_test(tc, files_by_id_and_unknown);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(identity_suite)
