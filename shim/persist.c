@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "shim/keeper.h"
+#include "shim/refresh.h"
 #include "shim/shim.h"
 #include "shim/state.h"
 #include "translate/conf.h"
@@ -306,6 +307,18 @@ static int join_current(struct persist *c, const struct state_rec *r, int pidfd,
 	return shim_join(c->s, r->keeper, pidfd, r->ns, lockfd, &c->waited, err);
 }
 
+/* Files bound into the sandbox that were replaced on the host since:
+ * bound afresh (a failure is said, the launch goes on with the old
+ * ones); true when the sandbox must be rebuilt for them instead. */
+static bool refresh_binds(struct persist *c, const struct state_rec *r, int pidfd)
+{
+	nscell_error_t err = { 0 };
+	bool rebuild;
+	if (binds_refresh(c->s, c->dirfd, c->name, r, pidfd, &rebuild, &err) < 0)
+		fprintf(stderr, "nscell-shim: warning: %s\n", err.msg);
+	return rebuild;
+}
+
 /* The keeper closes its end once it has dropped its parent-death signal:
  * only then may this launch end without taking the sandbox with it. */
 static bool keeper_committed(int commit)
@@ -350,6 +363,8 @@ static int build(struct persist *c, struct state_rec *r, int *pidfd, nscell_erro
 		nscell_error_errno(err, errno, "pidfd of the keeper");
 	else if (state_proc_start(pid, &r->start, NULL, 0) < 0)
 		nscell_error_set(err, ESRCH, "the keeper (pid %d) died", (int)pid);
+	else if (binds_record(s->plan, c->dirfd, c->name, pid, r->start, err) < 0)
+		;
 	else if (state_write(c->dirfd, c->name, r, err) < 0)
 		;
 	else if (shim_write_all(commit, (char[]){ KEEPER_COMMIT }, 1) < 0)
@@ -398,11 +413,14 @@ static int attempt(struct persist *c, bool enter, nscell_error_t *err)
 	bool reload = reload_requested(c);
 	int pidfd = current(c, &r, &had);
 	if (pidfd >= 0 && !reload && up_to_date(c, &r)) {
-		shim_log(s, NULL, "warm: keeper pid %d, built %lld s ago", (int)r.keeper,
-			 (long long)time(NULL) - r.created);
-		int rc = join_current(c, &r, pidfd, &lockfd, err);
-		close(pidfd);
-		return rc;
+		if (!refresh_binds(c, &r, pidfd)) {
+			shim_log(s, NULL, "warm: keeper pid %d, built %lld s ago", (int)r.keeper,
+				 (long long)time(NULL) - r.created);
+			int rc = join_current(c, &r, pidfd, &lockfd, err);
+			close(pidfd);
+			return rc;
+		}
+		reload = true; /* a bound file changed and cannot be bound afresh */
 	}
 	if (pidfd >= 0) {
 		seen = r;

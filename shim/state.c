@@ -342,6 +342,8 @@ int state_remove_entry(int dirfd, const char *name)
 	if (left)
 		return 1;
 	state_unlink(dirfd, name, STATE_TMP);
+	state_unlink(dirfd, name, STATE_BINDS);
+	state_unlink(dirfd, name, STATE_BINDS ".tmp");
 	state_unlink(dirfd, name, STATE_LOCK);
 	/* anything else in there is not ours to delete: then it stays */
 	return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? 1 : 0;

@@ -27,6 +27,7 @@
 #define STATE_TMP "state.tmp"
 #define STATE_LOCK "lock"
 #define STATE_RETIRED "retired."
+#define STATE_BINDS "binds" /* the file binds of the current keeper (refresh.c) */
 #define STATE_NAME_MAX 200
 #define STATE_HASH_LEN 16
 
