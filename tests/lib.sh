@@ -83,6 +83,20 @@ ensure_group() {
 	) 9>"$TEST_USERS_LOCK"
 }
 
+# wait_for PID SECONDS: the exit status of background job PID, killed
+# (SIGKILL) when still running after SECONDS.  No watchdog subshell: a
+# bash subshell signalled before it has reset its traps runs the script's
+# EXIT trap, and that removed $SCRATCH under tests still running.
+wait_for() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && kill -KILL "$1"
+	wait "$1"
+}
+
 # as_user NAME CMD...: run CMD as an unprivileged user, with no caps
 as_user() {
 	local u=$1; shift

@@ -103,11 +103,8 @@ check_status "killed by SIGTERM: 143" 143 shimp -- /bin/sh -c 'kill -TERM $$'
 pid=$!
 until_true grep -q ready "$SCRATCH/sig"
 kill -TERM $pid
-( sleep 20; kill -KILL $pid 2>/dev/null ) &
-watchdog=$!
-wait $pid
+wait_for $pid 20
 rc=$?
-kill $watchdog 2>/dev/null
 [ $rc = 42 ] && ok "SIGTERM to the shim reaches the joined command" || fail "signal forwarding: exit $rc"
 
 # ---- the lock: -v names it; unmount gives up after a while instead of hanging
@@ -216,6 +213,25 @@ out=$(shimp -2 "$SCRATCH/vhost.tpl" -- /bin/hostname 2>&1)
 printf 'web2,hostname\n' > "$SCRATCH/vhost.tpl"
 out=$(shimp -2 "$SCRATCH/vhost.tpl" -- /bin/hostname 2>&1)
 [ "$out" = web2 ] && [ "$(keeper)" != "$k4" ] && ok "a template edit: a new sandbox from it" || fail "template edit: $out"
+
+# ---- a bound file replaced on the host (mysqld.sock after a restart):
+# bound afresh by the next launch, without a rebuild
+mkdir -p "$SCRATCH/run" && chmod 755 "$SCRATCH/run"
+echo one > "$SCRATCH/run/data" && chmod 644 "$SCRATCH/run/data"
+printf '%s /etc/nscell-data,ro-bind\n' "$SCRATCH/run/data" > "$SCRATCH/bindfile.tpl"
+shimp -2 "$SCRATCH/bindfile.tpl" -- /bin/true
+k5=$(keeper)
+echo two > "$SCRATCH/run/new" && chmod 644 "$SCRATCH/run/new" && mv "$SCRATCH/run/new" "$SCRATCH/run/data"
+out=$(shimp -2 "$SCRATCH/bindfile.tpl" -- /bin/sh -c 'cat /etc/nscell-data; grep -c " /etc/nscell-data " /proc/self/mountinfo' 2>&1)
+[ "$out" = "two"$'\n'"1" ] && ok "a replaced bound file: the next launch sees the new one (one mount there)" ||
+	{ fail "replaced bound file"; diag "$out"; }
+[ "$(keeper)" = "$k5" ] && ok "... in the same sandbox (no rebuild)" || fail "the sandbox was rebuilt"
+out=$(shimp -2 "$SCRATCH/bindfile.tpl" -- /bin/cat /etc/nscell-data 2>&1)
+[ "$out" = two ] && ok "... and the launch after it too" || fail "second launch after the refresh: $out"
+rm "$SCRATCH/run/data"
+out=$(shimp -2 "$SCRATCH/bindfile.tpl" -- /bin/cat /etc/nscell-data 2>&1); rc=$?
+[ $rc = 0 ] && [ "$out" = two ] && [ "$(keeper)" = "$k5" ] &&
+	ok "a bound file gone from the host: the launch goes on with the old one" || fail "source gone: exit $rc, $out"
 
 # ---- stale state: a killed keeper, a forged record, a reused pid
 k5=$(keeper)
@@ -352,6 +368,16 @@ else
 	out=$(us "$SCRATCH/bin/nscell" unmount -u $U --kill 2>&1); rc=$?
 	[ $rc = 0 ] && [ -z "$(ls -A "$SCRATCH/u/state")" ] && until_true sh -c "! kill -0 $ku 2>/dev/null" &&
 		ok "user: unmount --kill, nothing left" || { fail "user unmount (exit $rc)"; diag "$out"; }
+	# a replaced bound file: the user cannot copy the host's tree into its
+	# sandbox, so the sandbox is built again
+	echo one > "$SCRATCH/run/data" && chmod 644 "$SCRATCH/run/data"
+	us "$SCRATCH/bin/nscell-shim" -p -2 "$SCRATCH/bindfile.tpl" -- /bin/true
+	ku=$(sed -n 's/^keeper=//p' "$SCRATCH/u/state/$UID1/state")
+	echo two > "$SCRATCH/run/new" && chmod 644 "$SCRATCH/run/new" && mv "$SCRATCH/run/new" "$SCRATCH/run/data"
+	out=$(us "$SCRATCH/bin/nscell-shim" -p -2 "$SCRATCH/bindfile.tpl" -- /bin/cat /etc/nscell-data 2>&1)
+	[ "$out" = two ] && [ "$(sed -n 's/^keeper=//p' "$SCRATCH/u/state/$UID1/state")" != "$ku" ] &&
+		ok "user: a replaced bound file: a new sandbox with the new file" || { fail "user: replaced file"; diag "$out"; }
+	us "$SCRATCH/bin/nscell" unmount -a --kill >/dev/null 2>&1
 	# without NSCELL_STATE_DIR: $XDG_RUNTIME_DIR/nscell, when that is the user's
 	mkdir -m 0700 "$SCRATCH/u/xdg" && chown $U "$SCRATCH/u/xdg"
 	out=$(as_user $U timeout 30 env -u NSCELL_STATE_DIR XDG_RUNTIME_DIR="$SCRATCH/u/xdg" \

@@ -196,11 +196,8 @@ check_status "killed by SIGTERM: 143" 143 shim -- /bin/sh -c 'kill -TERM $$'
 pid=$!
 for _ in $(seq 50); do grep -q ready "$SCRATCH/sig" && break; sleep 0.1; done
 kill -TERM $pid
-( sleep 20; kill -KILL $pid 2>/dev/null ) &
-watchdog=$!
-wait $pid
+wait_for $pid 20
 rc=$?
-kill $watchdog 2>/dev/null
 [ $rc = 42 ] && ok "SIGTERM to the shim reaches the command" || fail "signal forwarding: exit $rc"
 out=$(echo 'echo $0 $-' | shim 2>&1)
 contains "no command: the user's shell" "$out" "/bin/sh"

@@ -128,11 +128,8 @@ setpriv --reuid=$U --regid=$U --init-groups --inh-caps=-all --bounding-set=-all 
 pid=$!
 for _ in $(seq 50); do grep -q ready "$SCRATCH/sig" && break; sleep 0.1; done
 kill -TERM $pid
-( sleep 20; kill -KILL $pid 2>/dev/null ) &
-watchdog=$!
-wait $pid
+wait_for $pid 20
 rc=$?
-kill $watchdog 2>/dev/null
 [ $rc = 42 ] && ok "SIGTERM to the shim reaches the command" || fail "signal forwarding: exit $rc"
 
 # ---- bad input
