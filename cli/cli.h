@@ -41,6 +41,7 @@ int cmd_diff(struct cli *c);
 int cmd_enter(struct cli *c);
 int cmd_ls(struct cli *c);
 int cmd_unmount(struct cli *c);
+int cmd_hostexec_daemon(struct cli *c);
 
 /* `nscell plan -J`: the plan as JSON through yajl */
 int plan_json_print(const struct plan *p, FILE *out);

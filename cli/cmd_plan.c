@@ -14,6 +14,8 @@ static void print_flags(unsigned flags, FILE *out)
 		fputs(" try", out);
 	if (flags & PLAN_F_USER_PATH)
 		fputs(" user-path", out);
+	if (flags & PLAN_F_HOSTEXEC)
+		fputs(" hostexec", out);
 }
 
 static const char *const ns_names[] = { "mount", "pid", "ipc", "uts", "user", "cgroup", "network" };

@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	  "probe     [-J] [--ref-ns TYPE=INODE,...] [--raw FILE] [-- PATH...]  what this process sees" },
 	{ "diff", NULL, cmd_diff,
 	  "diff      -u USER [-s VHOST] [-f F] [-2 F] [-C CONF] [-J] [-v] [--keep] [--rootless]  shim vs runc; exit 1 on differences" },
+	{ "hostexec-daemon", NULL, cmd_hostexec_daemon,
+	  "hostexec-daemon [-f|--foreground] [-C CONF] [--socket PATH] [-v]  run hostexec programs on the host for sandboxed users" },
 };
 
 static void usage(FILE *out)

@@ -52,6 +52,7 @@ static void mount_flags(yajl_gen g, unsigned flags)
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ PLAN_F_RO, "ro" }, { PLAN_F_DEVICES, "devices" },
 		{ PLAN_F_TRY, "try" }, { PLAN_F_USER_PATH, "user-path" },
+		{ PLAN_F_HOSTEXEC, "hostexec" },
 	};
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)

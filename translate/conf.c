@@ -27,6 +27,9 @@ void conf_free(struct nscell_conf *c)
 	free(c->state_dir);
 	free(c->tmp_dir);
 	free(c->cgroup.parent);
+	free(c->hostexec);
+	free(c->hostexec_dir);
+	free(c->hostexec_client);
 	for (size_t i = 0; i < c->nvhosts; i++) {
 		free(c->vhosts[i].name);
 		free(c->vhosts[i].template);
@@ -88,7 +91,7 @@ struct cparse {
 
 static const char *const top_keys[] = {
 	"template", "state_dir", "tmp_dir", "persist", "cgroup_parent",
-	"memory_max", "pids_max", "cpu_max",
+	"memory_max", "pids_max", "cpu_max", "hostexec", "hostexec_dir", "hostexec_client",
 };
 #define N_TOP (sizeof top_keys / sizeof *top_keys)
 
@@ -153,6 +156,35 @@ static int set_cpu_max(struct cparse *cp, const char *v, unsigned col)
 	return 0;
 }
 
+/* a ".." component in the n bytes at s */
+static bool has_dotdot(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if (s[i] == '.' && s[i + 1] == '.' && (i == 0 || s[i - 1] == '/') &&
+		    (i + 2 == n || s[i + 2] == '/'))
+			return true;
+	return false;
+}
+
+/* `hostexec = PATH...`: each an absolute path without '..' */
+static int set_hostexec(struct cparse *cp, const char *v, unsigned col)
+{
+	for (const char *s = v; *s;) {
+		size_t n = strcspn(s, " \t");
+		if (n && (s[0] != '/' || has_dotdot(s, n))) {
+			cerr(cp, col + (unsigned)(s - v),
+			     "hostexec: expected absolute program paths without '..', got '%.*s'",
+			     (int)n, s);
+			return -1;
+		}
+		s += n;
+		s += strspn(s, " \t");
+	}
+	cp->c->hostexec_line = cp->lineno;
+	cp->c->hostexec_col = col;
+	return set_string(cp, &cp->c->hostexec, v, col);
+}
+
 static int set_top(struct cparse *cp, size_t key, const char *v, unsigned col)
 {
 	struct nscell_conf *c = cp->c;
@@ -192,8 +224,19 @@ static int set_top(struct cparse *cp, size_t key, const char *v, unsigned col)
 		}
 		*(key == 5 ? &c->cgroup.memory_max : &c->cgroup.pids_max) = n;
 		return 0;
-	default:
+	case 8:
+		return set_hostexec(cp, v, col);
+	case 9:
+	case 10:
+		if (v[0] != '/') {
+			cerr(cp, col, "%s must be an absolute path, got '%s'", top_keys[key], v);
+			return -1;
+		}
+		return set_string(cp, key == 9 ? &c->hostexec_dir : &c->hostexec_client, v, col);
+	case 7:
 		return set_cpu_max(cp, v, col);
+	default:
+		return -1;
 	}
 }
 

@@ -9,6 +9,9 @@
  *   memory_max = 512M
  *   pids_max = 256
  *   cpu_max = 50000 100000           # quota period, microseconds
+ *   hostexec = /usr/sbin/sendmail    # host programs relayed (as PATH,hostexec)
+ *   hostexec_dir = /run/nscell-hostexec   # the listener's socket directory
+ *   hostexec_client = /usr/local/libexec/nscell/nscell-hostexec
  *   [vhost example.com]
  *   mode = on | off | inherit
  *   template = example.tpl
@@ -48,6 +51,10 @@ struct nscell_conf {
 	char *tmp_dir;         /* pattern, default $HOMEDIR/.nscell */
 	bool persist;
 	struct plan_cgroup cgroup;
+	char *hostexec;        /* `hostexec =`: absolute paths separated by blanks, or NULL */
+	unsigned hostexec_line, hostexec_col;
+	char *hostexec_dir;    /* absolute or NULL (HX_SOCKET_DIR) */
+	char *hostexec_client; /* absolute or NULL (the installed client) */
 	struct conf_vhost *vhosts;
 	size_t nvhosts;
 	bool loaded;           /* conf_load ran (even if no file was there) */

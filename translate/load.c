@@ -70,26 +70,68 @@ static int summarise(const struct diags *d, nscell_error_t *err, const char *wha
 	return nscell_error_set(err, 0, "%s: %s%s", file, msg, more);
 }
 
+/* nscell.conf's `hostexec = PATH...` as `PATH,hostexec` entries of a
+ * template of its own, applied after the others (LiteSpeed adds its
+ * hostexec binds last too); they name nscell.conf's line. */
+static int conf_hostexec_tpl(const struct nscell_conf *conf, struct tpl *t, struct diags *d)
+{
+	const char *v = conf->hostexec;
+	if (!v)
+		return 0;
+	if (!(t->file = strdup(conf->file ? conf->file : "nscell.conf")))
+		goto oom;
+	for (size_t off = strspn(v, " \t"); v[off]; off += strspn(v + off, " \t")) {
+		size_t n = strcspn(v + off, " \t");
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 8;
+			struct tpl_entry *grown = realloc(t->v, cap * sizeof *grown);
+			if (!grown)
+				goto oom;
+			t->v = grown;
+			t->cap = cap;
+		}
+		struct tpl_entry *e = &t->v[t->n];
+		*e = (struct tpl_entry){ .cmd = TPL_HOSTEXEC, .file = t->file,
+					 .line = conf->hostexec_line,
+					 .col = conf->hostexec_col + (unsigned)off };
+		e->dst_col = e->col;
+		if (!(e->dst = strndup(v + off, n)))
+			goto oom;
+		t->n++;
+		off += n;
+	}
+	return 0;
+oom:
+	diags_add(d, false, conf->file, conf->hostexec_line, 0, "out of memory");
+	return -1;
+}
+
 static int load_templates(struct plan *p, const struct nscell_conf *conf,
 			  const struct conf_vhost *vh, const struct load_opts *o,
 			  struct diags *d)
 {
-	struct tpl server, vhost;
+	struct tpl server, vhost, hostexec;
 	tpl_init(&server);
 	tpl_init(&vhost);
+	tpl_init(&hostexec);
 	const char *server_file = o->server_tpl ? o->server_tpl : conf->server_template;
 	const char *vhost_file = o->vhost_tpl ? o->vhost_tpl : vh ? vh->template : NULL;
 	int r = server_file ? tpl_parse_file(&server, server_file, d) :
 			      tpl_parse_default(&server, d);
 	if (vhost_file && tpl_parse_file(&vhost, vhost_file, d) < 0)
 		r = -1;
+	if (conf_hostexec_tpl(conf, &hostexec, d) < 0)
+		r = -1;
 	/* resolve even after parse errors: `nscell check` shows every problem */
-	const struct tpl *tpls[] = { &server, &vhost };
-	struct resolve_opts ro = { .tmp_base = conf->tmp_dir, .check_sources = o->check_sources };
-	if (plan_resolve(p, tpls, vhost_file ? 2 : 1, &ro, d) < 0)
+	const struct tpl *tpls[] = { &server, vhost_file ? &vhost : &hostexec, &hostexec };
+	struct resolve_opts ro = { .tmp_base = conf->tmp_dir, .check_sources = o->check_sources,
+				   .hostexec_client = conf->hostexec_client,
+				   .hostexec_dir = conf->hostexec_dir };
+	if (plan_resolve(p, tpls, (vhost_file ? 2 : 1) + (hostexec.n ? 1 : 0), &ro, d) < 0)
 		r = -1;
 	tpl_free(&server);
 	tpl_free(&vhost);
+	tpl_free(&hostexec);
 	return r;
 }
 

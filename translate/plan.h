@@ -42,6 +42,8 @@ enum {
 	PLAN_F_DEVICES = 1u << 1,  /* dev-bind: device nodes work (no nodev) */
 	PLAN_F_TRY = 1u << 2,      /* a missing source is skipped, not an error */
 	PLAN_F_USER_PATH = 1u << 3,/* src lies in a user-controlled tree: never follow symlinks there */
+	PLAN_F_HOSTEXEC = 1u << 4, /* a hostexec program: src is the relay client, dst the host
+				      program it stands for (a plain ro bind to the back ends) */
 };
 
 struct plan_mount {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hostexec/protocol.h"
 #include "identity.h"
 #include "slot_index.h"
 
@@ -404,6 +405,55 @@ static void resolve_symlink(struct rctx *c, const struct tpl_entry *e)
 		add(c, e, PLAN_SYMLINK, 0, target, dst, 0);
 }
 
+#ifndef NSCELL_LIBEXECDIR
+#define NSCELL_LIBEXECDIR "/usr/local/libexec/nscell"
+#endif
+
+/* `PATH,hostexec`: the relay client read-only over PATH, and once the
+ * listener's socket directory at HX_SOCKET_DIR (a directory, so that a
+ * restarted listener's new socket is seen).  PATH is taken as the host
+ * resolves it (/usr/sbin/sendmail -> exim4): the bind lands on the file
+ * the program really is, and that is the name the client reports.  A
+ * program the host does not have is left out: nothing to relay to. */
+static void resolve_hostexec(struct rctx *c, const struct tpl_entry *e)
+{
+	_cleanup_free_ char *path = path_of(c, e, e->dst, e->dst_col, R_DEST);
+	if (!path)
+		return;
+	const char *home = strcmp(c->p->id.home, "/") ? c->p->id.home : NULL;
+	if ((home && under(path, home)) || under(path, HX_SOCKET_DIR)) {
+		rerr(c, e, e->dst_col, "hostexec %s: not a host program (inside %s)", path,
+		     home && under(path, home) ? "the user's home" : HX_SOCKET_DIR);
+		return;
+	}
+	/* looked up even without check_sources: the shim and the listener
+	 * must agree on what is relayed */
+	_cleanup_free_ char *real = realpath(path, NULL);
+	if (!real)
+		return;
+	const char *dst = real;
+	if (home && under(dst, home)) {
+		rerr(c, e, e->dst_col, "hostexec %s: resolves to %s in the user's home", path, dst);
+		return;
+	}
+	const char *client = c->o->hostexec_client ? c->o->hostexec_client :
+				NSCELL_LIBEXECDIR "/" HX_CLIENT_NAME;
+	struct stat st;
+	errno = 0;
+	if (c->o->check_sources && (stat(client, &st) < 0 || !S_ISREG(st.st_mode))) {
+		rerr(c, e, e->dst_col, "hostexec %s: relay client %s: %s", path, client,
+		     errno ? strerror(errno) : "not a regular file");
+		return;
+	}
+	if (!add(c, e, PLAN_BIND, PLAN_F_RO | PLAN_F_HOSTEXEC, client, dst, 0) ||
+	    plan_find_dst(c->p, HX_SOCKET_DIR))
+		return;
+	const char *dir = c->o->hostexec_dir ? c->o->hostexec_dir : HX_SOCKET_DIR;
+	if (c->o->check_sources && stat(dir, &st) < 0)
+		return; /* no listener yet: the client says so (status 75) */
+	add(c, e, PLAN_BIND, PLAN_F_RO | PLAN_F_TRY, dir, HX_SOCKET_DIR, 0);
+}
+
 /* Singletons: a later one replaces an earlier one, wherever it was. */
 static void replace_singleton(struct rctx *c, const struct tpl_entry *e, struct singleton *s,
 			      const char *what)
@@ -513,6 +563,9 @@ static void resolve_entry(struct rctx *c, const struct tpl_entry *e)
 		break;
 	case TPL_PASSWD: case TPL_GROUP:
 		resolve_generated(c, e);
+		break;
+	case TPL_HOSTEXEC:
+		resolve_hostexec(c, e);
 		break;
 	}
 }

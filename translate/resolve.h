@@ -12,6 +12,8 @@
 struct resolve_opts {
 	const char *tmp_base;  /* pattern for disk-backed tmp dirs; NULL = "$HOMEDIR/.nscell" */
 	bool check_sources;    /* stat sources: skip missing -try ones, error on missing required */
+	const char *hostexec_client; /* the relay client; NULL = $(pkglibexecdir)/nscell-hostexec */
+	const char *hostexec_dir;    /* host dir of the listener's socket; NULL = HX_SOCKET_DIR */
 };
 
 /* p->id must already hold the looked-up user.  Applies the templates in

@@ -39,6 +39,7 @@ static const struct {
 	[TPL_SYMLINK] = { "symlink", ARGS_SYMLINK },
 	[TPL_TMP] = { "tmp", ARGS_TMP },
 	[TPL_TMPFS] = { "tmpfs", ARGS_ONE },
+	[TPL_HOSTEXEC] = { "hostexec", ARGS_ONE },
 	[TPL_NO_UNSHARE_USER] = { "no-unshare-user", ARGS_NONE },
 	[TPL_PASSWD] = { "$PASSWD", ARGS_SPECIAL },
 	[TPL_GROUP] = { "$GROUP", ARGS_SPECIAL },

@@ -25,6 +25,7 @@ enum tpl_cmd {
 	TPL_COPY, TPL_COPY_TRY,
 	TPL_DEV, TPL_DIR, TPL_HOSTNAME, TPL_MQUEUE, TPL_PROC,
 	TPL_REMOUNT_RO, TPL_SYMLINK, TPL_TMP, TPL_TMPFS,
+	TPL_HOSTEXEC,  /* PATH,hostexec: PATH runs on the host through the relay */
 	TPL_NO_UNSHARE_USER,
 	TPL_PASSWD,   /* $PASSWD [DEST] [names...]: generated /etc/passwd */
 	TPL_GROUP,    /* $GROUP [DEST] [names...]: generated /etc/group */
@@ -34,7 +35,7 @@ enum tpl_cmd {
 
 /* What src and dst hold, by command:
  *   binds, copies     src = SOURCE, dst = DEST or NULL (same as SOURCE)
- *   dev dir mqueue proc remount-ro tmpfs   src = NULL, dst = the path
+ *   dev dir mqueue proc remount-ro tmpfs hostexec   src = NULL, dst = the path
  *   tmp               dst = DEST, src = backing dir or NULL (the default)
  *   symlink           src = TARGET (as written), dst = LINKPATH
  *   hostname          src = the name, dst = NULL

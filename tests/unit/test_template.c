@@ -108,6 +108,7 @@ START_TEST(every_command)
 		{ "/tmp,tmp", TPL_TMP, NULL, "/tmp" },
 		{ "$HOMEDIR/t /tmp,tmp", TPL_TMP, "$HOMEDIR/t", "/tmp" },
 		{ "/run,tmpfs", TPL_TMPFS, NULL, "/run" },
+		{ "/usr/sbin/sendmail,hostexec", TPL_HOSTEXEC, NULL, "/usr/sbin/sendmail" },
 		{ "no-unshare-user", TPL_NO_UNSHARE_USER, NULL, NULL },
 		{ "$PASSWD", TPL_PASSWD, NULL, NULL },
 		{ "$GROUP /etc/group2", TPL_GROUP, NULL, "/etc/group2" },
