@@ -92,6 +92,7 @@ struct cparse {
 static const char *const top_keys[] = {
 	"template", "state_dir", "tmp_dir", "persist", "cgroup_parent",
 	"memory_max", "pids_max", "cpu_max", "hostexec", "hostexec_dir", "hostexec_client",
+	"user_database",
 };
 #define N_TOP (sizeof top_keys / sizeof *top_keys)
 
@@ -185,6 +186,21 @@ static int set_hostexec(struct cparse *cp, const char *v, unsigned col)
 	return set_string(cp, &cp->c->hostexec, v, col);
 }
 
+static int set_user_database(struct cparse *cp, const char *v, unsigned col)
+{
+	static const struct {
+		const char *name;
+		enum identity_db db;
+	} dbs[] = { { "auto", IDENTITY_DB_AUTO }, { "nss", IDENTITY_DB_NSS }, { "files", IDENTITY_DB_FILES } };
+	for (size_t i = 0; i < sizeof dbs / sizeof *dbs; i++)
+		if (strcmp(v, dbs[i].name) == 0) {
+			cp->c->user_database = dbs[i].db;
+			return 0;
+		}
+	cerr(cp, col, "user_database: expected auto, nss or files, got '%s'", v);
+	return -1;
+}
+
 static int set_top(struct cparse *cp, size_t key, const char *v, unsigned col)
 {
 	struct nscell_conf *c = cp->c;
@@ -235,6 +251,8 @@ static int set_top(struct cparse *cp, size_t key, const char *v, unsigned col)
 		return set_string(cp, key == 9 ? &c->hostexec_dir : &c->hostexec_client, v, col);
 	case 7:
 		return set_cpu_max(cp, v, col);
+	case 11:
+		return set_user_database(cp, v, col);
 	default:
 		return -1;
 	}

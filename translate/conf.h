@@ -12,6 +12,7 @@
  *   hostexec = /usr/sbin/sendmail    # host programs relayed (as PATH,hostexec)
  *   hostexec_dir = /run/nscell-hostexec   # the listener's socket directory
  *   hostexec_client = /usr/local/libexec/nscell/nscell-hostexec
+ *   user_database = auto | nss | files  # where users come from (identity.h)
  *   [vhost example.com]
  *   mode = on | off | inherit
  *   template = example.tpl
@@ -31,6 +32,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "identity.h"
 #include "plan.h"
 
 enum conf_vhost_mode { CONF_VHOST_INHERIT, CONF_VHOST_OFF, CONF_VHOST_ON };
@@ -55,6 +57,7 @@ struct nscell_conf {
 	unsigned hostexec_line, hostexec_col;
 	char *hostexec_dir;    /* absolute or NULL (HX_SOCKET_DIR) */
 	char *hostexec_client; /* absolute or NULL (the installed client) */
+	enum identity_db user_database;
 	struct conf_vhost *vhosts;
 	size_t nvhosts;
 	bool loaded;           /* conf_load ran (even if no file was there) */

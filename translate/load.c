@@ -235,6 +235,7 @@ int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *
 		if (!(p->vhost = strdup(o->vhost)))
 			return nscell_error_set(err, 0, "out of memory");
 	}
+	identity_set_database(conf->user_database);
 	const char *user = o->user ? o->user : identity_default_user();
 	if (identity_lookup(&p->id, user, err) < 0)
 		return -1;

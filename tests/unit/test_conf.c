@@ -215,6 +215,7 @@ START_TEST(bad_values)
 		{ "template = \"a\n", "unbalanced quote", 1, 12 },
 		{ "template = \"a\" b\n", "unexpected text after the quoted value", 1, 12 },
 		{ "[vhost a]\n[vhost a]\n", "vhost 'a' is already defined at line 1", 2, 8 },
+		{ "user_database = ldap\n", "user_database: expected auto, nss or files, got 'ldap'", 1, 17 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		ck_assert_int_eq(load(cases[i].text), -1);
@@ -222,6 +223,19 @@ START_TEST(bad_values)
 		/* the defaults are there all the same */
 		ck_assert_str_eq(C.state_dir, "/run/nscell");
 	}
+}
+END_TEST
+
+START_TEST(user_database)
+{
+	ck_assert_int_eq(load("# nothing\n"), 0);
+	ck_assert_int_eq(C.user_database, IDENTITY_DB_AUTO);
+	ck_assert_int_eq(load("user_database = nss\n"), 0);
+	ck_assert_int_eq(C.user_database, IDENTITY_DB_NSS);
+	ck_assert_int_eq(load("user_database = files\n"), 0);
+	ck_assert_int_eq(C.user_database, IDENTITY_DB_FILES);
+	ck_assert_int_eq(load("user_database = auto\n"), 0);
+	ck_assert_int_eq(C.user_database, IDENTITY_DB_AUTO);
 }
 END_TEST
 
@@ -415,6 +429,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(t, load_conf_templates);
 	tcase_add_test(t, load_defaults);
 	tcase_add_test(t, load_errors);
+	tcase_add_test(t, user_database);
 	suite_add_tcase(s, t);
 	return s;
 }
