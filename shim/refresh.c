@@ -13,6 +13,9 @@
  *
  * The file: "nscell-binds 1 KEEPER START\n", then per bind
  * "DEV INO ATTRS\0SRC\0DST\0".  A file of another keeper is ignored.
+ * It also lists the -try binds whose source was missing at build time: a
+ * database started after the user's first request (/run/mysqld) gets
+ * the sandbox rebuilt once it is there.
  * Unprivileged, the host's tree cannot be copied into the sandbox: a
  * changed bind asks for a rebuild instead. */
 #include <errno.h>
@@ -31,6 +34,24 @@
 #include "shim/rootfs.h"
 
 #define BINDS_MAX (1u << 20)
+
+/* in a record's attrs, beside the ATTR_ bits: a -try bind whose source
+ * was missing at build time, looked for with lstat when it is in the
+ * user's tree (root follows no link of the user's) */
+#define REC_ABSENT (1u << 30)
+#define REC_USER_PATH (1u << 31)
+
+static bool exists(const char *path, bool user_path)
+{
+	struct stat st;
+	return (user_path ? lstat(path, &st) : stat(path, &st)) == 0;
+}
+
+static bool absent_try(const struct plan_mount *m)
+{
+	return m->op == PLAN_BIND && m->src && (m->flags & PLAN_F_TRY) &&
+	       !exists(m->src, m->flags & PLAN_F_USER_PATH);
+}
 
 static bool file_bind(const struct plan_mount *m, struct stat *st)
 {
@@ -96,6 +117,10 @@ int binds_record(const struct plan *p, int dirfd, const char *name, pid_t keeper
 						    .ino = (unsigned long long)st.st_ino,
 						    .attrs = bind_attrs(m), .src = m->src,
 						    .dst = m->dst, .tree = -1 };
+		else if (absent_try(m))
+			v[n++] = (struct bind_rec){ .attrs = REC_ABSENT |
+							     (m->flags & PLAN_F_USER_PATH ? REC_USER_PATH : 0),
+						    .src = m->src, .dst = m->dst, .tree = -1 };
 	}
 	int rc = write_binds(dirfd, name, keeper, start, v, n, err);
 	free(v);
@@ -168,13 +193,19 @@ static int parse(struct binds *b, pid_t keeper, unsigned long long start)
 	return 0;
 }
 
-/* which sources are another file now; the fresh copies opened (root) */
-static size_t compare(struct binds *b, bool open_trees)
+/* which sources are another file now (the fresh copies opened: root);
+ * *appeared: -try sources missing at build time that are there now */
+static size_t compare(struct binds *b, bool open_trees, size_t *appeared)
 {
 	size_t changed = 0;
+	*appeared = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct bind_rec *r = &b->v[i];
 		struct stat st;
+		if (r->attrs & REC_ABSENT) {
+			*appeared += exists(r->src, r->attrs & REC_USER_PATH);
+			continue;
+		}
 		if (stat(r->src, &st) < 0 || S_ISDIR(st.st_mode))
 			continue; /* gone for now: the old one stays */
 		if ((unsigned long long)st.st_dev == r->dev && (unsigned long long)st.st_ino == r->ino)
@@ -294,7 +325,14 @@ int binds_refresh(struct shim *s, int dirfd, const char *name, const struct stat
 			*rebuild = true;
 		goto out;
 	}
-	size_t changed = compare(&b, !s->rootless);
+	size_t appeared;
+	size_t changed = compare(&b, !s->rootless, &appeared);
+	if (appeared) {
+		shim_log(s, NULL, "%zu -try source(s) missing at build time are there now: rebuilding",
+			 appeared);
+		*rebuild = true;
+		goto out;
+	}
 	if (!changed)
 		goto out;
 	if (s->rootless) {

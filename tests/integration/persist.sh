@@ -233,6 +233,19 @@ out=$(shimp -2 "$SCRATCH/bindfile.tpl" -- /bin/cat /etc/nscell-data 2>&1); rc=$?
 [ $rc = 0 ] && [ "$out" = two ] && [ "$(keeper)" = "$k5" ] &&
 	ok "a bound file gone from the host: the launch goes on with the old one" || fail "source gone: exit $rc, $out"
 
+# a -try source missing at the first launch (a database started later):
+# the sandbox is built again once it is there, and only once
+printf '%s /etc/nscell-late,ro-bind-try\n' "$SCRATCH/run/late" > "$SCRATCH/late.tpl"
+out=$(shimp -2 "$SCRATCH/late.tpl" -- /bin/sh -c 'cat /etc/nscell-late || echo missing' 2>&1)
+k6=$(keeper)
+echo late > "$SCRATCH/run/late" && chmod 644 "$SCRATCH/run/late"
+out=$(shimp -2 "$SCRATCH/late.tpl" -- /bin/cat /etc/nscell-late 2>&1)
+[ "$out" = late ] && [ "$(keeper)" != "$k6" ] && ok "a -try source that appeared: a new sandbox with it" ||
+	{ fail "a -try source that appeared: $out"; diag "keeper $k6 -> $(keeper)"; }
+k6=$(keeper)
+shimp -2 "$SCRATCH/late.tpl" -- /bin/true
+[ -n "$k6" ] && [ "$(keeper)" = "$k6" ] && ok "... and the next launch joins it" || fail "rebuilt again"
+
 # ---- stale state: a killed keeper, a forged record, a reused pid
 k5=$(keeper)
 kill -9 "$k5"
