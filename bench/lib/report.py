@@ -12,7 +12,18 @@ GOALS = [
 	("shim_vs_runc", "nscell cold launch vs `runc run`", 0.1),
 	("binds2000_vs_bwrap", "2,000-bind template: nscell cold vs bwrap", 0.1),
 	("rss_vs_bwrap", "nscell-shim peak RSS vs bwrap's", 1.0),
+	("warm_flat", "nscell warm launch with {n} persisted sandboxes vs 1", 1.2),
+	("unshare_flat", "host's `unshare -m /bin/true` with {n} persisted sandboxes vs 1", 1.2),
 ]
+
+
+def _persisted_ends(res):
+	"""(first row, last row, why not) of the persisted-sandbox scaling"""
+	pers = res.get("persisted") or {}
+	rows = pers.get("rows") or []
+	if pers.get("skipped") or len(rows) < 2:
+		return None, None, pers.get("skipped") or "fewer than two sandbox counts measured"
+	return rows[0], rows[-1], None
 
 
 def _median(res, label, name):
@@ -34,6 +45,7 @@ def goals(res):
 			if row["binds"] == 2000:
 				big = _ratio(row.get("nscell cold"), row.get("bwrap"))
 	mem = res.get("memory") or {}
+	p_first, p_last, p_why = _persisted_ends(res)
 
 	def kb(name):
 		return (mem.get(name) or {}).get("median_kb")
@@ -47,9 +59,12 @@ def goals(res):
 				 None),
 		"binds2000_vs_bwrap": (big, scale.get("skipped") or (None if big else "2,000 binds not measured")),
 		"rss_vs_bwrap": (_ratio(kb("nscell cold"), kb("bwrap")), mem.get("skipped")),
+		"warm_flat": (p_last and _ratio(p_last.get("nscell warm"), p_first.get("nscell warm")), p_why),
+		"unshare_flat": (p_last and _ratio(p_last.get("unshare -m"), p_first.get("unshare -m")), p_why),
 	}
 	for key, desc, limit in GOALS:
 		value, why = values[key]
+		desc = desc.replace("{n}", "{:,}".format(p_last["sandboxes"]) if p_last else "N")
 		g = {"goal": key, "description": desc, "limit": limit, "value": value}
 		if value is None:
 			g.update(met=None, verdict="not measured: %s" % (why or "no data"))
@@ -137,9 +152,7 @@ def markdown(res, readme=False):
 		lines.append("")
 	elif conc.get("skipped"):
 		lines += ["Concurrent launches: %s." % _skip(conc["skipped"]), ""]
-	pers = res.get("persisted") or {}
-	if pers.get("skipped"):
-		lines += ["Persisted sandboxes: %s." % _skip(pers["skipped"]), ""]
+	lines += _persisted_md(res.get("persisted") or {})
 	prof = res.get("profile") or {}
 	if readme and prof and not prof.get("skipped"):
 		lines += ["System calls of one launch by kind: [latest.md](latest.md).", ""]
@@ -166,6 +179,66 @@ def markdown(res, readme=False):
 	return "\n".join(lines) + "\n"
 
 
+def _persisted_md(pers):
+	if pers.get("skipped"):
+		return ["Persisted sandboxes: %s." % _skip(pers["skipped"]), ""]
+	rows = pers.get("rows") or []
+	if not rows:
+		return []
+	first = rows[0]
+	lines = ["**Persisted sandboxes** (`/bin/true`, median ms [p10–p90], %d interleaved rounds; %s)" % (
+		pers["rounds"], pers["method"]), "",
+		"| sandboxes | nscell warm | × bare | × at %d | unshare -m | × at %d | bare exec | build /s "
+		"| keeper RSS KiB | keeper PSS KiB | host mounts each | slab KiB each |" % (
+			first["sandboxes"], first["sandboxes"]),
+		"|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+	def spread(row, name):
+		if row.get(name) is None:
+			return "FAILED: %s" % row.get(name + " error") if row.get(name + " error") else "–"
+		fail = " (%d failed)" % row[name + " failures"] if row.get(name + " failures") else ""
+		return "%s [%s–%s]%s" % (_fmt(row[name]), _fmt(row.get(name + " p10")), _fmt(row.get(name + " p90")), fail)
+	for row in rows:
+		lines.append("| {:,} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+			row["sandboxes"], spread(row, "nscell warm"), _fmt(row.get("warm_vs_bare")),
+			_fmt(row.get("warm_vs_first")), spread(row, "unshare -m"), _fmt(row.get("unshare_vs_first")),
+			spread(row, "bare exec"), _fmt(row.get("build_per_s"), 0), _fmt(row.get("keeper_rss_kb"), 1),
+			_fmt(row.get("keeper_pss_kb"), 1), _fmt(row.get("host_mounts_per_sandbox"), 3),
+			_fmt(row.get("slab_kb_per_sandbox"), 0)))
+	lines.append("")
+	notes = ["build /s: sandboxes built per second by %d shims at a time (first launch of each)" % pers["workers"],
+		 "keeper RSS/PSS: per sandbox, the keepers listed by `nscell ls -J` (`/proc/PID/status` VmRSS, "
+		 "`smaps_rollup` Pss)",
+		 "host mounts each: lines added to the host's `/proc/self/mountinfo` per sandbox",
+		 "slab KiB each: growth of the kernel's Slab (`/proc/meminfo`) per sandbox, approximate "
+		 "(other work on the host counts too)"]
+	for row in rows:
+		if row.get("rebuilt"):
+			notes.append("%d sandboxes were rebuilt during the %d-sandbox launches (a warm launch must join)" % (
+				row["rebuilt"], row["sandboxes"]))
+		if row.get("build_failures"):
+			notes.append("%d of the builds for %d sandboxes failed: %s" % (row["build_failures"], row["sandboxes"],
+										  row.get("build_error")))
+	if len(rows) > 1:
+		notes.append("× at %d again, each time over the same rounds' bare exec (cancels load from "
+			     "elsewhere on the host): warm %s, unshare -m %s" % (first["sandboxes"], ", ".join(
+				     "{:,}: {}".format(r["sandboxes"], _fmt(r.get("warm_vs_first_per_bare"))) for r in rows[1:]),
+				     ", ".join("{:,}: {}".format(r["sandboxes"], _fmt(r.get("unshare_vs_first_per_bare")))
+					       for r in rows[1:])))
+	sec = pers.get("conf_sections") or []
+	if len(sec) > 1:
+		notes.append("an nscell.conf listing N vhosts is read on every launch: warm launch %s" % ", ".join(
+			"%s ms with {:,} section{}".format(r["sections"], "s" if r["sections"] > 1 else "") %
+			_fmt(r.get("nscell warm")) for r in sec))
+	down = pers.get("teardown")
+	if down:
+		notes.append("`nscell unmount -a --kill` ended {:,} of {:,} sandboxes in {:.1f} s{}; keepers left "
+			     "running at the end: {}".format(down["ended"], down["of"], down["seconds"],
+							     " (stopped there; the bench killed the rest)"
+							     if down["timed_out"] else "", len(down["left"]) or "none"))
+	return lines + ["- " + n for n in notes] + [""]
+
+
 def write(res, outdir):
 	os.makedirs(outdir, exist_ok=True)
 	with open(os.path.join(outdir, "latest.json"), "w") as f:
@@ -188,7 +261,7 @@ def _plot(outdir, name, title, xlabel, ylabel, columns, rows, xkey, logy):
 		"set terminal svg size 640,400 dynamic font 'sans,11'",
 		"set output '%s'" % os.path.join(outdir, name + ".svg"),
 		"set title '%s'" % title, "set xlabel '%s'" % xlabel, "set ylabel '%s'" % ylabel,
-		"set logscale x", "set logscale y" if logy else "", "set key top left", "set grid",
+		"set logscale x", "set logscale y" if logy else "set yrange [0:*]", "set key top left", "set grid",
 		"plot " + plots, ""])
 	try:
 		subprocess.run(["gnuplot"], input=script.encode(), check=True)
@@ -211,6 +284,11 @@ def plots(res, outdir):
 	if conc.get("rows"):
 		made.append(_plot(outdir, "concurrency", "Concurrent launches", "launches in parallel",
 				  "launches per second", conc["contenders"], conc["rows"], "parallel", True))
+	pers = res.get("persisted") or {}
+	if len(pers.get("rows") or []) > 1:
+		made.append(_plot(outdir, "persisted", "Launch time vs persisted sandboxes", "persisted sandboxes",
+				  "median ms (/bin/true)", ["nscell warm", "unshare -m", "bare exec"], pers["rows"],
+				  "sandboxes", False))
 	res["plots"] = made
 
 
@@ -221,7 +299,7 @@ def update_readme(path, table, results_rel):
 	section = ("## Performance\n\nFrom `make bench BENCH_FLAGS=--all` as root (`bench/run --help` for the "
 		   "options; without `--all`, the launch and memory tables only). Benchmarks report; they never gate "
 		   "CI. Raw numbers in [%s/latest.json](%s/latest.json).\n\n" % (results_rel, results_rel))
-	for svg in ("scale-binds.svg", "concurrency.svg", "latest.md"):
+	for svg in ("scale-binds.svg", "concurrency.svg", "persisted.svg", "latest.md"):
 		table = table.replace("](%s)" % svg, "](%s/%s)" % (results_rel, svg))
 	section += table
 	start = text.find("\n## Performance\n")
