@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,8 @@ struct cparse {
 	char *dir;         /* absolute directory of the conf file */
 	unsigned lineno;
 	struct conf_vhost *vhost; /* current section, NULL at top level */
+	size_t vhosts_cap;        /* allocated entries of c->vhosts */
+	size_t *vcells, vcap;     /* index of c->vhosts by name (vhost_cell) */
 	unsigned seen[16];        /* line where each top-level key was set */
 };
 
@@ -289,22 +292,57 @@ static int set_vhost(struct cparse *cp, const char *key, const char *v, unsigned
 	return -1;
 }
 
+/* The cell of name in cp's index of vhosts (index + 1 there, 0: none);
+ * NULL when out of memory.  A host may have 10,000 vhosts: no scan per
+ * section. */
+static size_t *vhost_cell(struct cparse *cp, const char *name)
+{
+	struct nscell_conf *c = cp->c;
+	if ((c->nvhosts + 1) * 2 > cp->vcap) {
+		size_t cap = cp->vcap ? cp->vcap * 2 : 64;
+		size_t *cells = calloc(cap, sizeof *cells);
+		if (!cells)
+			return NULL;
+		free(cp->vcells);
+		cp->vcells = cells;
+		cp->vcap = cap;
+		for (size_t i = 0; i < c->nvhosts; i++)
+			*vhost_cell(cp, c->vhosts[i].name) = i + 1;
+	}
+	uint64_t h = 1469598103934665603u;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211u;
+	size_t i = (size_t)h & (cp->vcap - 1);
+	while (cp->vcells[i] && strcmp(c->vhosts[cp->vcells[i] - 1].name, name) != 0)
+		i = (i + 1) & (cp->vcap - 1);
+	return &cp->vcells[i];
+}
+
 static void add_vhost(struct cparse *cp, const char *name, unsigned col)
 {
 	struct nscell_conf *c = cp->c;
-	const struct conf_vhost *old = conf_find_vhost(c, name);
-	if (old) {
-		cerr(cp, col, "vhost '%s' is already defined at line %u", name, old->line);
-		cp->vhost = (struct conf_vhost *)old; /* keep checking its keys */
-		return;
-	}
-	struct conf_vhost *v = realloc(c->vhosts, (c->nvhosts + 1) * sizeof *v);
-	if (!v) {
+	size_t *cell = vhost_cell(cp, name);
+	if (!cell) {
 		cerr(cp, col, "out of memory");
 		return;
 	}
-	c->vhosts = v;
-	v = &c->vhosts[c->nvhosts];
+	if (*cell) {
+		struct conf_vhost *old = &c->vhosts[*cell - 1];
+		cerr(cp, col, "vhost '%s' is already defined at line %u", name, old->line);
+		cp->vhost = old; /* keep checking its keys */
+		return;
+	}
+	if (c->nvhosts == cp->vhosts_cap) {
+		size_t cap = cp->vhosts_cap ? cp->vhosts_cap * 2 : 8;
+		struct conf_vhost *v = realloc(c->vhosts, cap * sizeof *v);
+		if (!v) {
+			cerr(cp, col, "out of memory");
+			return;
+		}
+		c->vhosts = v;
+		cp->vhosts_cap = cap;
+	}
+	struct conf_vhost *v = &c->vhosts[c->nvhosts];
 	memset(v, 0, sizeof *v);
 	v->line = cp->lineno;
 	if (!(v->name = strdup(name))) {
@@ -312,6 +350,7 @@ static void add_vhost(struct cparse *cp, const char *name, unsigned col)
 		return;
 	}
 	c->nvhosts++;
+	*cell = c->nvhosts;
 	cp->vhost = v;
 }
 
@@ -483,7 +522,7 @@ int conf_load(struct nscell_conf *c, const char *path, bool must_exist, struct d
 		fill_defaults(c, d);
 		return -1;
 	}
-	struct cparse cp = { .c = c, .d = d, .file = path };
+	struct cparse cp = { .c = c, .d = d, .file = path, .vhosts_cap = c->nvhosts };
 	free(c->file);
 	c->file = strdup(path);
 	cp.dir = conf_dir(path);
@@ -506,6 +545,7 @@ int conf_load(struct nscell_conf *c, const char *path, bool must_exist, struct d
 	}
 	free(line);
 	free(cp.dir);
+	free(cp.vcells);
 	if (fill_defaults(c, d) < 0)
 		return -1;
 	return d->nerrors > errors ? -1 : 0;
