@@ -34,18 +34,6 @@ chmod 700 "$ROOTONLY"; chmod 755 "$ROOTONLY/pub"; chmod 644 "$ROOTONLY/pub/canar
 root_names() { ls -A /root | grep -vx zz-escape-sentinel; }
 root_before=$(root_names)
 
-# known_hole MODE HELD DESCRIPTION REASON: a hole of root mode only (TODO
-# there until fixed); in user mode the defence must hold
-known_hole() {
-	if [ "$1" = root ]; then
-		todo_if "$2" "$3" "$4"
-	elif [ "$2" = yes ]; then
-		ok "$3"
-	else
-		fail "$3"
-	fi
-}
-
 # ---- each template: refused naming FILE:LINE, or runs
 for tpl in "$HOSTILE"/*.tpl; do
 	name=$(basename "$tpl")
