@@ -217,7 +217,7 @@ void keeper_become(struct shim *s)
 	if (s->keeper_fd >= 0) {
 		char fd[16];
 		snprintf(fd, sizeof fd, "%d", s->commit_fd);
-		char *argv[] = { KEEPER_COMM, fd, NULL }, *envp[] = { NULL };
+		char *argv[] = { KEEPER_COMM, fd, (char *)s->keeper_label, NULL }, *envp[] = { NULL };
 		/* the binary was opened on the host: nothing in the sandbox's
 		 * tree is needed, it is static */
 		syscall(__NR_execveat, s->keeper_fd, "", argv, envp, AT_EMPTY_PATH);

@@ -1,5 +1,5 @@
-/* nscell-keeper COMMIT_FD: pid 1 of a persisted sandbox (see keeper.h),
- * run only by nscell-shim.  Static, so it needs nothing from the
+/* nscell-keeper COMMIT_FD [STATE/ENTRY]: pid 1 of a persisted sandbox
+ * (see keeper.h), run only by nscell-shim; the label only names it.  Static, so it needs nothing from the
  * sandbox's tree; with KEEPER_NOLIBC without libc at all. */
 #include "shim/keeper.h"
 
@@ -34,7 +34,7 @@ void keeper_start(long *sp)
 {
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
-	int fd = argc == 2 ? parse_fd(argv[1]) : -1;
+	int fd = argc == 2 || argc == 3 ? parse_fd(argv[1]) : -1;
 	/* only ever a sandbox's pid 1 */
 	if (fd < 0 || ksys(__NR_getpid, 0, 0, 0, 0) != 1)
 		for (;;)
@@ -46,7 +46,7 @@ void keeper_start(long *sp)
 
 int main(int argc, char **argv)
 {
-	int fd = argc == 2 ? parse_fd(argv[1]) : -1;
+	int fd = argc == 2 || argc == 3 ? parse_fd(argv[1]) : -1;
 	if (fd < 0 || getpid() != 1)
 		return 2; /* only ever a sandbox's pid 1 */
 	keeper_run(fd);

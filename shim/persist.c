@@ -52,6 +52,7 @@ struct persist {
 	char name[STATE_NAME_MAX];
 	char hash[STATE_HASH_LEN + 1];
 	char default_cwd[1024]; /* of a build: the plan's cwd without -d */
+	char label[PATH_MAX + STATE_NAME_MAX + 2]; /* STATE/ENTRY, its keeper's name */
 	sigset_t waited;
 };
 
@@ -108,6 +109,9 @@ static void sandbox_hash(struct persist *c)
 	uint64_t h = FNV_OFFSET;
 	unsigned char rootless = c->s->rootless;
 	fnv_str(&h, "nscell persisted sandbox 1");
+	/* a new nscell builds sandboxes anew: an upgrade (a security fix) must
+	 * not leave the old ones joined */
+	fnv_str(&h, PACKAGE_VERSION);
 	fnv(&h, &rootless, 1);
 	if (conf->file)
 		fnv_file(&h, conf->file);
@@ -339,6 +343,8 @@ static int build(struct persist *c, struct state_rec *r, int *pidfd, nscell_erro
 		return -1;
 	s->persist = true;
 	s->keeper_fd = keeper_fd;
+	snprintf(c->label, sizeof c->label, "%s/%s", c->dir, c->name);
+	s->keeper_label = c->label;
 	int rc = shim_build(s, &pid, &commit, err);
 	if (keeper_fd >= 0)
 		close(keeper_fd);

@@ -56,6 +56,8 @@ struct shim {
 	bool as_root;         /* enter --root: the command is the sandbox's root */
 	int keeper_fd;        /* O_PATH of nscell-keeper; -1: the shim keeps the sandbox itself */
 	int commit_fd;        /* child side: the socket the keeper waits on; -1 when not persisting */
+	const char *keeper_label; /* STATE/ENTRY, the keeper's argv[2]: found again by it
+				     even when its state entry is gone (nscell ls) */
 	unsigned long ns_flags; /* CLONE_NEW* flags the sandbox was made with */
 };
 
