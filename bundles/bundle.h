@@ -24,4 +24,10 @@
 int bundle_export(const struct plan *p, const char *dir, const struct oci_opts *o,
 		  nscell_error_t *err);
 
+/* The source of PLAN_TMP entry m made as bundle_export makes it (as the
+ * user, 0700, no symlink followed); an existing one is kept.  For
+ * `nscell hook`. */
+int bundle_make_tmp_source(const struct plan *p, const struct plan_mount *m, bool rootless,
+			   nscell_error_t *err);
+
 #endif

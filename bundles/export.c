@@ -466,6 +466,14 @@ static int write_config(struct exporter *x, const struct oci_opts *o)
 	return make_file(x->bundle_fd, "config.json", 0644, json, len, -1, false, x->err);
 }
 
+int bundle_make_tmp_source(const struct plan *p, const struct plan_mount *m, bool rootless,
+			   nscell_error_t *err)
+{
+	struct exporter x = { .p = p, .rootless = rootless, .bundle_fd = -1, .rootfs_fd = -1,
+			      .files_fd = -1, .err = err };
+	return make_tmp_source(&x, m);
+}
+
 static int export_all(struct exporter *x, const struct oci_opts *o)
 {
 	const struct plan *p = x->p;

@@ -42,6 +42,16 @@ int cmd_enter(struct cli *c);
 int cmd_ls(struct cli *c);
 int cmd_unmount(struct cli *c);
 int cmd_hostexec_daemon(struct cli *c);
+int cmd_hook(struct cli *c);
+
+/* nscell's hooks for an export or translate of p (cli/cmd_hook.c): the
+ * hook program (NSCELL_HOOK_BIN, else $(bindir)/nscell), NSCELL_STATE_DIR,
+ * -C/-f/-2 made absolute and the hash of p's files.  oci_hooks_free h. */
+struct oci_hooks;
+int hook_info_for(const struct cli *c, const struct plan *p, struct oci_hooks *h,
+		  nscell_error_t *err);
+/* 16 hex digits of the raw bytes of p->files (nscell.conf, templates) */
+int hook_plan_hash(const struct plan *p, char *out, size_t size, nscell_error_t *err);
 
 /* `nscell plan -J`: the plan as JSON through yajl */
 int plan_json_print(const struct plan *p, FILE *out);

@@ -23,6 +23,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "cli/cli.h"
+#include "cli/runc.h"
 #include "shim/keeper.h"
 #include "shim/state.h"
 
@@ -44,6 +45,7 @@ struct sandbox {
 	char file[64];
 	struct state_rec r;
 	bool readable, live, retired;
+	bool runc;     /* a container runc runs (cli/runc.h); entry is its id */
 	ino_t pidns;   /* of a live one */
 	long procs;    /* processes inside but the keeper */
 	char inside[512]; /* "PID COMM, ..." of them, when asked for */
@@ -254,6 +256,26 @@ static struct sandbox *load_all(int dirfd, const char *uid, const char *exact, s
 	return v;
 }
 
+/* the containers runc runs, after the shim's sandboxes */
+static struct sandbox *add_runc(struct sandbox *sbs, size_t *n, int dirfd)
+{
+	size_t k = 0;
+	_cleanup_free_ struct runc_entry *v = runc_entries_load(dirfd, &k);
+	struct sandbox *all = k ? realloc(sbs, (*n + k) * sizeof *sbs) : sbs;
+	if (!all)
+		return sbs;
+	for (size_t i = 0; i < k; i++) {
+		struct sandbox *sb = &all[(*n)++];
+		memset(sb, 0, sizeof *sb);
+		snprintf(sb->entry, sizeof sb->entry, "%s", v[i].id);
+		snprintf(sb->file, sizeof sb->file, "%s", STATE_FILE);
+		sb->r = v[i].r;
+		sb->readable = sb->runc = true;
+		sb->live = v[i].live;
+	}
+	return all;
+}
+
 static const char *state_name(const struct sandbox *sb)
 {
 	return !sb->live ? "stale" : sb->retired ? "retired" : "live";
@@ -279,6 +301,10 @@ static void ls_json(const struct sandbox *sbs, size_t n)
 			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		yajl_gen_map_open(g);
 		KEY("entry"); STR(sb->entry);
+		KEY("kind"); STR(sb->runc ? "runc" : "shim");
+		if (sb->runc) {
+			KEY("container"); STR(sb->entry);
+		}
 		KEY("state"); STR(sb->readable ? state_name(sb) : "unreadable");
 		KEY("user"); STR(sb->r.user);
 		KEY("uid"); yajl_gen_integer(g, sb->r.uid);
@@ -322,9 +348,10 @@ static void ls_text(const struct sandbox *sbs, size_t n)
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
 		if (sb->live)
 			snprintf(procs, sizeof procs, "%ld", sb->procs);
-		printf("%-16s %8u %-20s %8d %-20s %-16s %5s %s\n", sb->readable ? sb->r.user : sb->entry,
+		printf("%-16s %8u %-20s %8d %-20s %-16s %5s %s%s%s\n", sb->readable ? sb->r.user : sb->entry,
 		       sb->r.uid, sb->r.vhost[0] ? sb->r.vhost : "-", (int)sb->r.keeper, when,
-		       sb->r.hash[0] ? sb->r.hash : "-", procs, sb->readable ? state_name(sb) : "unreadable");
+		       sb->r.hash[0] ? sb->r.hash : "-", procs, sb->readable ? state_name(sb) : "unreadable",
+		       sb->runc ? " runc:" : "", sb->runc ? sb->entry : "");
 	}
 }
 
@@ -345,6 +372,7 @@ int cmd_ls(struct cli *c)
 		if (!sbs[i].retired || sbs[i].live)
 			sbs[k++] = sbs[i];
 	n = k;
+	sbs = add_runc(sbs, &n, dirfd);
 	count_inside(sbs, n, false);
 	if (o.json)
 		ls_json(sbs, n);
@@ -553,6 +581,9 @@ int cmd_unmount(struct cli *c)
 	}
 	free(names);
 	free(cs.v);
+	/* and the containers runc runs for them (cli/runc.c) */
+	rc |= runc_unmount(dirfd, o.user ? (long)strtoul(uid, NULL, 10) : -1, o.vhost, o.kill,
+			   o.verbose);
 	close(dirfd);
 	return rc ? NSCELL_EXIT_NOT_SO : 0;
 }
@@ -561,6 +592,10 @@ int cmd_unmount(struct cli *c)
 
 int cmd_enter(struct cli *c)
 {
+	/* a container runc runs, when the shim has no sandbox for the user */
+	int status = runc_enter_instead(c->argv);
+	if (status >= 0)
+		return status;
 	char shim[PATH_MAX + 16], self[PATH_MAX];
 	ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
 	char *slash = k > 0 ? (self[k] = '\0', strrchr(self, '/')) : NULL;

@@ -32,6 +32,7 @@ struct emit {
 	yajl_gen g;
 	const struct plan *p;
 	bool rootless;
+	const struct oci_hooks *hooks; /* NULL: no hooks, no origin annotations */
 	yajl_gen_status status; /* first failure */
 	char where[256];        /* what was being written, for errors */
 };
@@ -298,11 +299,18 @@ static int emit_annotations(struct emit *e, nscell_error_t *err)
 						p->mounts[i].dst);
 	char uid[24];
 	snprintf(uid, sizeof uid, "%u", (unsigned)p->id.uid);
+	const struct oci_hooks *h = e->hooks;
 	where(e, "annotations", NULL);
 	key(e, "annotations");
 	map_open(e);
+	if (h && h->conf)
+		ann(e, OCI_ANN_CONF, h->conf);
+	if (h && h->hash)
+		ann(e, OCI_ANN_HASH, h->hash);
 	if (p->id.home)
 		ann(e, OCI_ANN_HOME, p->id.home);
+	if (h && h->server_tpl)
+		ann(e, OCI_ANN_SERVER_TPL, h->server_tpl);
 	if (templates)
 		ann(e, OCI_ANN_TEMPLATES, templates);
 	if (tmps)
@@ -312,6 +320,8 @@ static int emit_annotations(struct emit *e, nscell_error_t *err)
 		ann(e, OCI_ANN_USER, p->id.user);
 	if (p->vhost)
 		ann(e, OCI_ANN_VHOST, p->vhost);
+	if (h && h->vhost_tpl)
+		ann(e, OCI_ANN_VHOST_TPL, h->vhost_tpl);
 	map_close(e);
 	return 0;
 }
@@ -517,7 +527,14 @@ static int generate(struct emit *e, const struct oci_opts *o, nscell_error_t *er
 		key(e, "hostname");
 		str(e, p->hostname);
 	}
-	if (emit_mounts(e, err) < 0 || emit_annotations(e, err) < 0 || emit_linux(e, err) < 0)
+	if (emit_mounts(e, err) < 0)
+		return -1;
+	if (e->hooks) {
+		where(e, "hooks", NULL);
+		if (oci_hooks_emit(e->g, e->hooks, err) < 0)
+			return -1;
+	}
+	if (emit_annotations(e, err) < 0 || emit_linux(e, err) < 0)
 		return -1;
 	map_close(e);
 	return 0;
@@ -526,11 +543,14 @@ static int generate(struct emit *e, const struct oci_opts *o, nscell_error_t *er
 int oci_config_generate(const struct plan *p, const struct oci_opts *o, char **out,
 			size_t *len, nscell_error_t *err)
 {
-	struct emit e = { .p = p, .rootless = oci_rootless(p, o) };
+	struct emit e = { .p = p, .rootless = oci_rootless(p, o),
+			  .hooks = o && o->hooks ? o->hook_info : NULL };
 	*out = NULL;
 	*len = 0;
 	if (check_plan(p, e.rootless, err) < 0)
 		return nscell_error_wrap(err, "config.json");
+	if (o && o->hooks && !o->hook_info)
+		return nscell_error_set(err, 0, "config.json: hooks: no hook program given");
 	if (!(e.g = yajl_gen_alloc(NULL)))
 		return nscell_error_set(err, 0, "config.json: out of memory");
 	yajl_gen_config(e.g, yajl_gen_beautify, 1);

@@ -9,9 +9,29 @@
 #include "../translate/error.h"
 #include "../translate/plan.h"
 
+/* nscell's OCI hooks and where the plan came from (oci/hooks.c).  With
+ * them, config.json gets hooks.createRuntime and hooks.poststop calling
+ * `BIN hook STAGE` (env NSCELL_STATE_DIR=STATE_DIR when set), and the
+ * annotations org.nscell.conf, .server-template, .vhost-template and
+ * .hash, from which `nscell hook` rebuilds the plan on the host it runs
+ * on.  All strings optional but bin; paths absolute. */
+struct oci_hooks {
+	char *bin;        /* absolute path of nscell */
+	char *state_dir;  /* NSCELL_STATE_DIR for the hooks, or NULL */
+	char *conf;       /* nscell.conf given with -C, or NULL (the default) */
+	char *server_tpl; /* -f, or NULL */
+	char *vhost_tpl;  /* -2, or NULL */
+	char *hash;       /* of the raw bytes of nscell.conf and the templates */
+};
+void oci_hooks_free(struct oci_hooks *h);
+/* "hooks": {...} into an open map of g (emit.c); -1 with err. */
+struct yajl_gen_t;
+int oci_hooks_emit(struct yajl_gen_t *g, const struct oci_hooks *h, nscell_error_t *err);
+
 struct oci_opts {
 	bool rootless;          /* user namespace mapping that unprivileged runc accepts */
-	bool hooks;             /* write nscell hooks (issue: OCI hooks); off for now */
+	bool hooks;             /* write nscell's hooks: needs hook_info */
+	const struct oci_hooks *hook_info;
 	const char *rootfs;     /* root.path; NULL = the plan's rootfs, else "rootfs" */
 };
 
@@ -26,6 +46,17 @@ int oci_config_generate(const struct plan *p, const struct oci_opts *o, char **o
 int oci_config_read_file(struct plan *p, const char *path, nscell_error_t *err);
 int oci_config_read_buffer(struct plan *p, const char *name, const char *buf, size_t len,
 			   nscell_error_t *err);
+/* The same, also giving back nscell's hooks and origin annotations (h
+ * zeroed first; h->bin NULL when the config has no hooks).  The plain
+ * readers accept and check them too, and drop them.  oci_hooks_free h. */
+int oci_config_read_file_hooks(struct plan *p, const char *path, struct oci_hooks *h,
+			       nscell_error_t *err);
+int oci_config_read_buffer_hooks(struct plan *p, const char *name, const char *buf,
+				 size_t len, struct oci_hooks *h, nscell_error_t *err);
+
+/* The stages nscell writes a hook for, and `nscell hook STAGE` takes. */
+#define OCI_HOOK_CREATE_RUNTIME "createRuntime"
+#define OCI_HOOK_POSTSTOP "poststop"
 
 /* ---- shared by oci/emit.c, oci/read.c and bundles/export.c ---- */
 
@@ -109,11 +140,15 @@ bool oci_cgroup_limited(const struct plan *p);
 char *oci_cgroup_path(const struct plan *p, nscell_error_t *err);
 
 /* Annotation keys. */
+#define OCI_ANN_CONF "org.nscell.conf"
+#define OCI_ANN_HASH "org.nscell.hash"
 #define OCI_ANN_HOME "org.nscell.home"
+#define OCI_ANN_SERVER_TPL "org.nscell.server-template"
 #define OCI_ANN_TEMPLATES "org.nscell.templates"
 #define OCI_ANN_TMP "org.nscell.tmp"
 #define OCI_ANN_UID "org.nscell.uid"
 #define OCI_ANN_USER "org.nscell.user"
 #define OCI_ANN_VHOST "org.nscell.vhost"
+#define OCI_ANN_VHOST_TPL "org.nscell.vhost-template"
 
 #endif

@@ -16,6 +16,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* org.nscell.conf, .server-template, .vhost-template (absolute paths)
+ * and .hash (16 hex digits): where the plan came from, for the hooks.
+ * 1 when k is one of them (*slot set), 0 when not. */
+static int read_origin(struct reader *r, const char *k, const char *s, const char *f,
+		       char ***slot)
+{
+	struct oci_hooks *h = r->hooks;
+	if (strcmp(k, OCI_ANN_HASH) == 0) {
+		if (strlen(s) != 16 || strspn(s, "0123456789abcdef") != 16)
+			return rd_bad(r, f, "'%s' is not a hash nscell writes (16 hex digits)", s);
+		*slot = &h->hash;
+		return 1;
+	}
+	if (strcmp(k, OCI_ANN_CONF) == 0)
+		*slot = &h->conf;
+	else if (strcmp(k, OCI_ANN_SERVER_TPL) == 0)
+		*slot = &h->server_tpl;
+	else if (strcmp(k, OCI_ANN_VHOST_TPL) == 0)
+		*slot = &h->vhost_tpl;
+	else
+		return 0;
+	if (!rd_path_normal(s))
+		return rd_bad(r, f, "'%s' is not an absolute, normalised path", s);
+	return 1;
+}
+
 static int read_annotations(struct reader *r, yajl_val v)
 {
 	struct plan *p = r->p;
@@ -23,7 +49,9 @@ static int read_annotations(struct reader *r, yajl_val v)
 	if (rc <= 0)
 		return rc;
 	static const char *const known[] = { OCI_ANN_HOME, OCI_ANN_TEMPLATES, OCI_ANN_TMP,
-					     OCI_ANN_UID, OCI_ANN_USER, OCI_ANN_VHOST, NULL };
+					     OCI_ANN_UID, OCI_ANN_USER, OCI_ANN_VHOST,
+					     OCI_ANN_CONF, OCI_ANN_HASH, OCI_ANN_SERVER_TPL,
+					     OCI_ANN_VHOST_TPL, NULL };
 	char f[256];
 	for (size_t i = 0; i < v->u.object.len; i++) {
 		const char *k = v->u.object.keys[i];
@@ -43,6 +71,13 @@ static int read_annotations(struct reader *r, yajl_val v)
 			if (strcmp(v->u.object.keys[d], k) == 0)
 				return rd_bad(r, f, "given twice");
 		char **slot = NULL;
+		int origin = read_origin(r, k, s, f, &slot);
+		if (origin < 0)
+			return -1;
+		if (origin == 1 && !(*slot = strdup(s)))
+			return rd_oom(r);
+		if (origin == 1)
+			continue;
 		if (strcmp(k, OCI_ANN_HOME) == 0)
 			slot = &p->id.home;
 		else if (strcmp(k, OCI_ANN_USER) == 0)
@@ -389,7 +424,7 @@ static int read_linux(struct reader *r, yajl_val lx)
 static int read_tree(struct reader *r, yajl_val root)
 {
 	static const char *const top[] = { "ociVersion", "process", "root", "hostname",
-					   "mounts", "annotations", "linux", NULL };
+					   "mounts", "hooks", "annotations", "linux", NULL };
 	struct plan *p = r->p;
 	const char *version, *hostname;
 	if (!YAJL_IS_OBJECT(root))
@@ -401,6 +436,7 @@ static int read_tree(struct reader *r, yajl_val root)
 		return rd_bad(r, "ociVersion", "version '%s' not supported (nscell writes %s)",
 			      version, OCI_VERSION);
 	if (read_annotations(r, rd_get(root, "annotations")) < 0 ||
+	    rd_hooks(r, rd_get(root, "hooks")) < 0 ||
 	    read_root(r, rd_get(root, "root")) < 0 ||
 	    read_process(r, rd_get(root, "process")) < 0 ||
 	    rd_string(r, rd_get(root, "hostname"), "hostname", false, &hostname) < 0)
@@ -459,17 +495,37 @@ static int read_buffer(struct reader *r, const char *buf, size_t len)
 	return rc;
 }
 
+int oci_config_read_buffer_hooks(struct plan *p, const char *name, const char *buf,
+				 size_t len, struct oci_hooks *h, nscell_error_t *err)
+{
+	struct reader r = { .p = p, .name = name ? name : "config.json", .err = err,
+			    .bundle_fd = -1, .hooks = h };
+	memset(h, 0, sizeof *h);
+	return read_buffer(&r, buf, len);
+}
+
 int oci_config_read_buffer(struct plan *p, const char *name, const char *buf, size_t len,
 			   nscell_error_t *err)
 {
-	struct reader r = { .p = p, .name = name ? name : "config.json", .err = err,
-			    .bundle_fd = -1 };
-	return read_buffer(&r, buf, len);
+	struct oci_hooks h;
+	int rc = oci_config_read_buffer_hooks(p, name, buf, len, &h, err);
+	oci_hooks_free(&h);
+	return rc;
 }
 
 int oci_config_read_file(struct plan *p, const char *path, nscell_error_t *err)
 {
-	struct reader r = { .p = p, .name = path, .err = err, .bundle_fd = -1 };
+	struct oci_hooks h;
+	int rc = oci_config_read_file_hooks(p, path, &h, err);
+	oci_hooks_free(&h);
+	return rc;
+}
+
+int oci_config_read_file_hooks(struct plan *p, const char *path, struct oci_hooks *h,
+			       nscell_error_t *err)
+{
+	struct reader r = { .p = p, .name = path, .err = err, .bundle_fd = -1, .hooks = h };
+	memset(h, 0, sizeof *h);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0)

@@ -23,6 +23,7 @@ struct reader {
 	bool has_groups;
 	const char *ann_tmp; /* org.nscell.tmp, in the tree */
 	const char *ann_uid;
+	struct oci_hooks *hooks; /* filled by rd_hooks and the origin annotations */
 };
 
 /* "NAME: FIELD: message"; returns -1 */
@@ -53,6 +54,8 @@ int rd_mounts(struct reader *r, yajl_val v);
  * PLAN_REMOUNT_RO entries of op. */
 int rd_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op,
 	     const char *const *defaults);
+/* hooks: exactly nscell's own (oci/hooks.c), into r->hooks. */
+int rd_hooks(struct reader *r, yajl_val v);
 /* linux.seccomp: exactly nscell's filter (oci/rules.c). */
 int rd_seccomp(struct reader *r, yajl_val v);
 

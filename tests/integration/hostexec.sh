@@ -241,7 +241,7 @@ done
 if command -v runc >/dev/null 2>&1; then
 	clear_records
 	rm -rf "$T/bundle"
-	if "$NSCELL" export $C -u $U -o "$T/bundle" -- /bin/sh -c "echo runc-body | $T/bin/sendmail -t" \
+	if "$NSCELL" export --no-hooks $C -u $U -o "$T/bundle" -- /bin/sh -c "echo runc-body | $T/bin/sendmail -t" \
 		>"$T/export.log" 2>&1; then
 		out=$(cd "$T" && timeout 60 runc run -b "$T/bundle" "nscell-hx-$$" </dev/null 2>&1); rc=$?
 		runc delete -f "nscell-hx-$$" >/dev/null 2>&1

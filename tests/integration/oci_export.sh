@@ -207,7 +207,7 @@ else
 		[ "$t" = default ] || [ -f "$TPLDIR/$t.tpl" ] || continue
 		mapfile -t targs < <(tpl_args "$t")
 		d=$SCRATCH/$t-run
-		if ! "$NSCELL" export -u "$TUSER" "${targs[@]}" -o "$d" -- /bin/sh -c "$PROBE" probe \
+		if ! "$NSCELL" export --no-hooks -u "$TUSER" "${targs[@]}" -o "$d" -- /bin/sh -c "$PROBE" probe \
 			$(probe_args "$t") 2>"$SCRATCH/err"; then
 			fail "$t: export for runc"; diag "$(cat "$SCRATCH/err")"; continue
 		fi
@@ -225,7 +225,7 @@ else
 	printf 'cgroup_parent = %s\nmemory_max = 64M\npids_max = 32\ncpu_max = 50000 100000\n' \
 		"$CGP" > "$SCRATCH/cg.conf"
 	d=$SCRATCH/cg-run
-	if ! "$NSCELL" export -C "$SCRATCH/cg.conf" -u "$TUSER" -o "$d" -- /bin/sleep 60 \
+	if ! "$NSCELL" export --no-hooks -C "$SCRATCH/cg.conf" -u "$TUSER" -o "$d" -- /bin/sleep 60 \
 		2>"$SCRATCH/err"; then
 		fail "cgroups: export with limits"; diag "$(cat "$SCRATCH/err")"
 	elif ! out=$(cd "$SCRATCH" && runc run -d -b "$d" "$ID-cg" </dev/null 2>&1); then
@@ -257,7 +257,7 @@ else
 			[ "$t" = default ] || [ -f "$TPLDIR/$t.tpl" ] || continue
 			mapfile -t targs < <(tpl_args "$t")
 			d=$SCRATCH/rootless/$t
-			if ! out=$(as_user "$TUSER" env HOME="$THOME" "$NSCELL" export "${targs[@]}" \
+			if ! out=$(as_user "$TUSER" env HOME="$THOME" "$NSCELL" export --no-hooks "${targs[@]}" \
 				-o "$d" -- /bin/sh -c "$PROBE" probe $(probe_args "$t") 2>&1); then
 				fail "rootless $t: export by the user"; diag "$out"; continue
 			fi
@@ -278,7 +278,7 @@ else
 		done
 		# a file the sandbox writes in the home is the user's on the host
 		d=$SCRATCH/rootless/owner
-		as_user "$TUSER" env HOME="$THOME" "$NSCELL" export -o "$d" -- /bin/sh -c \
+		as_user "$TUSER" env HOME="$THOME" "$NSCELL" export --no-hooks -o "$d" -- /bin/sh -c \
 			"touch $THOME/.nscell-probe-$$" >/dev/null 2>&1
 		(cd "$SCRATCH/rootless" && as_user "$TUSER" timeout 120 runc --root "$RUNC_ROOTLESS_STATE" \
 			--rootless true run -b "$d" "$ID-rootless-owner" </dev/null >/dev/null 2>&1)

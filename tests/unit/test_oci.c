@@ -828,7 +828,8 @@ static const struct edit broken[] = {
 	{ "process/oomScoreAdj", SET_NUM, "5", "config.json: process.oomScoreAdj: not supported" },
 	{ "process/apparmorProfile", SET_STR, "x",
 	  "config.json: process.apparmorProfile: not supported" },
-	{ "hooks", SET_OBJ, NULL, "config.json: hooks: not supported by nscell" },
+	{ "hooks", SET_OBJ, NULL, "config.json: hooks.createRuntime: missing (nscell writes "
+	  "createRuntime and poststop together)" },
 	{ "domainname", SET_STR, "x", "config.json: domainname: not supported by nscell" },
 	{ "linux/seccomp", DROP, NULL, "config.json: linux.seccomp: missing (nscell's filter "
 	  "makes ioctl TIOCSTI and TIOCLINUX fail with EPERM" },
@@ -1020,6 +1021,156 @@ START_TEST(foreign_annotations_ignored)
 	plan_free(&q);
 	yajl_gen_free(g);
 	yajl_tree_free(tree);
+	free(good);
+	plan_free(&p);
+}
+END_TEST
+
+
+/* ---- nscell's hooks and origin annotations (oci/hooks.c) ---- */
+
+static char *gen_hooks(const struct plan *p, const struct oci_hooks *h)
+{
+	struct oci_opts o = { .hooks = true, .hook_info = h };
+	nscell_error_t err = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	ck_assert_msg(oci_config_generate(p, &o, &out, &len, &err) == 0, "generate: %s", err.msg);
+	return out;
+}
+
+/* a copy of json with the first `from` replaced by `to` */
+static char *replaced(const char *json, const char *from, const char *to)
+{
+	const char *at = strstr(json, from);
+	ck_assert_msg(at != NULL, "'%s' not in the config", from);
+	char *out = malloc(strlen(json) + strlen(to) + 1);
+	size_t head = (size_t)(at - json);
+	memcpy(out, json, head);
+	strcpy(out + head, to);
+	strcat(out, at + strlen(from));
+	return out;
+}
+
+START_TEST(hooks_round_trip)
+{
+	struct plan p;
+	full_plan(&p, 1000);
+	struct oci_hooks h = { .bin = "/usr/bin/nscell", .state_dir = "/run/test-state",
+			       .conf = "/etc/nscell/nscell.conf", .server_tpl = "/etc/nscell/s.tpl",
+			       .vhost_tpl = "/etc/nscell/v.tpl", .hash = "0123456789abcdef" };
+	char *first = gen_hooks(&p, &h);
+	yajl_val c = parse(first);
+	const char *cr[] = { "hooks", "createRuntime", NULL };
+	yajl_val v = yajl_tree_get(c, cr, yajl_t_array);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(v->u.array.len, 1);
+	ck_assert_str_eq(str_at(v->u.array.values[0], "path"), "/usr/bin/nscell");
+	expect_strs(at(v->u.array.values[0], "args"), "nscell hook createRuntime");
+	expect_strs(at(v->u.array.values[0], "env"), "NSCELL_STATE_DIR=/run/test-state");
+	const char *ps[] = { "hooks", "poststop", NULL };
+	ck_assert_ptr_nonnull(yajl_tree_get(c, ps, yajl_t_array));
+	ck_assert_str_eq(ann_at(c, OCI_ANN_CONF), "/etc/nscell/nscell.conf");
+	ck_assert_str_eq(ann_at(c, OCI_ANN_SERVER_TPL), "/etc/nscell/s.tpl");
+	ck_assert_str_eq(ann_at(c, OCI_ANN_VHOST_TPL), "/etc/nscell/v.tpl");
+	ck_assert_str_eq(ann_at(c, OCI_ANN_HASH), "0123456789abcdef");
+	yajl_tree_free(c);
+
+	/* read back: the same hooks and annotations, the same bytes again */
+	struct plan q;
+	struct oci_hooks r;
+	nscell_error_t err = { 0 };
+	plan_init(&q);
+	ck_assert_msg(oci_config_read_buffer_hooks(&q, NULL, first, strlen(first), &r, &err) == 0,
+		      "read: %s", err.msg);
+	ck_assert_str_eq(r.bin, h.bin);
+	ck_assert_str_eq(r.state_dir, h.state_dir);
+	ck_assert_str_eq(r.conf, h.conf);
+	ck_assert_str_eq(r.server_tpl, h.server_tpl);
+	ck_assert_str_eq(r.vhost_tpl, h.vhost_tpl);
+	ck_assert_str_eq(r.hash, h.hash);
+	char *second = gen_hooks(&q, &r);
+	ck_assert_str_eq(first, second);
+	free(second);
+	/* the plain reader accepts them as well (and drops them) */
+	plan_free(&q);
+	plan_init(&q);
+	ck_assert_msg(oci_config_read_buffer(&q, NULL, first, strlen(first), &err) == 0, "%s",
+		      err.msg);
+	char *plain = gen(&q, false), *want = gen(&p, false);
+	ck_assert_str_eq(plain, want);
+	free(plain);
+	free(want);
+	oci_hooks_free(&r);
+	plan_free(&q);
+	free(first);
+
+	/* no state directory, no origin: no env, no such annotations */
+	struct oci_hooks bare = { .bin = "/usr/bin/nscell" };
+	first = gen_hooks(&p, &bare);
+	ck_assert_ptr_null(strstr(first, "NSCELL_STATE_DIR"));
+	ck_assert_ptr_null(strstr(first, OCI_ANN_HASH));
+	plan_init(&q);
+	ck_assert_int_eq(oci_config_read_buffer_hooks(&q, NULL, first, strlen(first), &r, &err), 0);
+	ck_assert_ptr_null(r.state_dir);
+	second = gen_hooks(&q, &r);
+	ck_assert_str_eq(first, second);
+	oci_hooks_free(&r);
+	plan_free(&q);
+	free(first);
+	free(second);
+
+	/* what the generator refuses */
+	struct oci_hooks rel = { .bin = "nscell" };
+	struct oci_opts o = { .hooks = true, .hook_info = &rel };
+	char *out = NULL;
+	size_t len;
+	ck_assert_int_lt(oci_config_generate(&p, &o, &out, &len, &err), 0);
+	ck_assert_msg(strstr(err.msg, "hooks: the hook program 'nscell' is not an absolute path"),
+		      "%s", err.msg);
+	o.hook_info = NULL;
+	ck_assert_int_lt(oci_config_generate(&p, &o, &out, &len, &err), 0);
+	ck_assert_msg(strstr(err.msg, "no hook program given"), "%s", err.msg);
+	plan_free(&p);
+}
+END_TEST
+
+START_TEST(hooks_refused)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} bad[] = {
+		{ "\"createRuntime\": [", "\"prestart\": [",
+		  "config.json: hooks.prestart: not supported by nscell" },
+		{ "\"hook\",\n          \"createRuntime\"", "\"hook\",\n          \"poststop\"",
+		  "hooks.createRuntime[0].args: not nscell's hook" },
+		{ "\"path\": \"/usr/bin/nscell\"", "\"path\": \"/usr/bin/other\"",
+		  "hooks.poststop: not the same program and environment as hooks.createRuntime" },
+		{ "\"path\": \"/usr/bin/nscell\"", "\"path\": \"nscell\"",
+		  "hooks.createRuntime[0].path: 'nscell' is not an absolute, normalised path" },
+		{ "NSCELL_STATE_DIR=/s", "LD_PRELOAD=/x.so",
+		  "hooks.createRuntime[0].env: 'LD_PRELOAD=/x.so': nscell's hooks take only" },
+		{ "\"NSCELL_STATE_DIR=/s\"", "\"NSCELL_STATE_DIR=/s\"], \"timeout\": [5",
+		  "hooks.createRuntime[0].timeout: not supported by nscell" },
+		{ "\"/etc/nscell/nscell.conf\"", "\"nscell.conf\"",
+		  "annotations.org.nscell.conf: 'nscell.conf' is not an absolute, normalised path" },
+		{ "\"0123456789abcdef\"", "\"xyz\"",
+		  "annotations.org.nscell.hash: 'xyz' is not a hash nscell writes" },
+	};
+	struct plan p;
+	full_plan(&p, 1000);
+	struct oci_hooks h = { .bin = "/usr/bin/nscell", .state_dir = "/s",
+			       .conf = "/etc/nscell/nscell.conf", .hash = "0123456789abcdef" };
+	char *good = gen_hooks(&p, &h);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char *json = replaced(good, bad[i].from, bad[i].to);
+		expect_read_error(json, strlen(json), bad[i].want);
+		free(json);
+	}
+	/* a stage missing */
+	char *json = replaced(good, "\"poststop\": [", "\"createRuntime\": [");
+	expect_read_error(json, strlen(json), "hooks.createRuntime: given twice");
+	free(json);
 	free(good);
 	plan_free(&p);
 }
@@ -1396,6 +1547,8 @@ static Suite *oci_suite(void)
 	tcase_add_test(tc, round_trips);
 	tcase_add_test(tc, broken_configs);
 	tcase_add_test(tc, foreign_annotations_ignored);
+	tcase_add_test(tc, hooks_round_trip);
+	tcase_add_test(tc, hooks_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
