@@ -23,6 +23,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "cli/cli.h"
+#include "cli/keepers.h"
 #include "cli/runc.h"
 #include "shim/keeper.h"
 #include "shim/state.h"
@@ -46,6 +47,7 @@ struct sandbox {
 	struct state_rec r;
 	bool readable, live, retired;
 	bool runc;     /* a container runc runs (cli/runc.h); entry is its id */
+	bool orphan;   /* a keeper whose state entry is gone (cli/keepers.h) */
 	ino_t pidns;   /* of a live one */
 	long procs;    /* processes inside but the keeper */
 	char inside[512]; /* "PID COMM, ..." of them, when asked for */
@@ -278,8 +280,56 @@ static struct sandbox *add_runc(struct sandbox *sbs, size_t *n, int dirfd)
 
 static const char *state_name(const struct sandbox *sb)
 {
-	return !sb->live ? "stale" : sb->retired ? "retired" : "live";
+	return !sb->live ? "stale" : sb->orphan ? "orphaned" : sb->retired ? "retired" : "live";
 }
+
+/* ---- keepers whose state entry is gone */
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The keepers labelled with an entry of the state directory path (and
+ * selected) that no record names, as sandboxes appended to sbs: a state
+ * directory emptied behind the keepers' backs leaves them holding their
+ * sandboxes with nothing else to find them by. */
+static struct sandbox *add_orphans(struct sandbox *sbs, size_t *n, const char *path, const char *uid,
+				   const char *exact)
+{
+	size_t k = 0, nknown = 0;
+	_cleanup_free_ struct labelled_keeper *v = keepers_labelled(path, &k);
+	_cleanup_free_ pid_t *known = k ? calloc(*n ? *n : 1, sizeof *known) : NULL;
+	if (!known)
+		return sbs;
+	for (size_t i = 0; i < *n; i++)
+		if (sbs[i].live && !sbs[i].runc)
+			known[nknown++] = sbs[i].r.keeper;
+	qsort(known, nknown, sizeof *known, cmp_pid);
+	for (size_t i = 0; i < k; i++) {
+		if (!selected(v[i].entry, uid, exact) ||
+		    bsearch(&v[i].pid, known, nknown, sizeof *known, cmp_pid))
+			continue;
+		struct sandbox *all = realloc(sbs, (*n + 1) * sizeof *sbs);
+		if (!all)
+			break;
+		sbs = all;
+		struct sandbox *sb = &sbs[(*n)++];
+		memset(sb, 0, sizeof *sb);
+		snprintf(sb->entry, sizeof sb->entry, "%s", v[i].entry);
+		sb->r.keeper = v[i].pid;
+		sb->r.start = v[i].start;
+		sb->r.uid = (unsigned)strtoul(v[i].entry, NULL, 10);
+		const char *at = strchr(v[i].entry, '@');
+		snprintf(sb->r.vhost, sizeof sb->r.vhost, "%s", at ? at + 1 : "");
+		struct passwd *pw = getpwuid(sb->r.uid);
+		snprintf(sb->r.user, sizeof sb->r.user, "%s", pw ? pw->pw_name : "?");
+		sb->readable = sb->live = sb->orphan = true;
+	}
+	return sbs;
+}
+
 
 /* ---- ls */
 
@@ -373,6 +423,7 @@ int cmd_ls(struct cli *c)
 			sbs[k++] = sbs[i];
 	n = k;
 	sbs = add_runc(sbs, &n, dirfd);
+	sbs = add_orphans(sbs, &n, path, NULL, NULL);
 	count_inside(sbs, n, false);
 	if (o.json)
 		ls_json(sbs, n);
@@ -526,6 +577,35 @@ static int resolve_uid(const struct popts *o, char *buf, size_t size)
 	return 0;
 }
 
+/* end (--kill) or retire the orphaned keepers among sbs; 0 or 1 */
+static int unmount_orphans(const struct popts *o, const struct sandbox *sbs, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sandbox *sb = &sbs[i];
+		unsigned long long start;
+		if (!sb->orphan)
+			continue;
+		int pidfd = state_pidfd_open(sb->r.keeper);
+		if (pidfd < 0 || state_proc_start(sb->r.keeper, &start, NULL, 0) < 0 || start != sb->r.start) {
+			if (pidfd >= 0)
+				close(pidfd);
+			continue; /* gone meanwhile */
+		}
+		state_pidfd_signal(pidfd, o->kill ? SIGKILL : KEEPER_RETIRE_SIGNAL);
+		if (o->kill && !wait_exit(pidfd, EXIT_TIMEOUT_MS)) {
+			fprintf(stderr, "nscell unmount: orphaned keeper pid %d (%s) did not exit\n",
+				(int)sb->r.keeper, sb->entry);
+			rc = 1;
+		} else {
+			printf("keeper pid %d of %s, whose state entry was gone: %s\n", (int)sb->r.keeper,
+			       sb->entry, o->kill ? "killed" : "retired (it ends with its last process)");
+		}
+		close(pidfd);
+	}
+	return rc;
+}
+
 int cmd_unmount(struct cli *c)
 {
 	struct popts o = { .cmd = c->cmd };
@@ -542,16 +622,21 @@ int cmd_unmount(struct cli *c)
 	int dirfd = open_state_dir(&o, path, sizeof path);
 	if (dirfd == -2)
 		return NSCELL_EXIT_USAGE;
+	const char *sel_uid = o.user ? uid : NULL, *sel_exact = o.vhost ? exact : NULL;
+	/* the records and what runs in them first (one pass over /proc),
+	 * then the entries one at a time under their locks; then keepers
+	 * whose entry is gone */
+	struct census cs = { 0 };
+	cs.v = load_all(dirfd, sel_uid, sel_exact, &cs.n);
+	count_inside(cs.v, cs.n, true);
+	cs.v = add_orphans(cs.v, &cs.n, path, sel_uid, sel_exact);
 	if (dirfd < 0) {
 		if (o.verbose)
 			printf("no state directory %s: nothing persisted\n", path);
-		return 0;
+		rc = unmount_orphans(&o, cs.v, cs.n);
+		free(cs.v);
+		return rc ? NSCELL_EXIT_NOT_SO : 0;
 	}
-	/* the records and what runs in them first (one pass over /proc),
-	 * then the entries one at a time under their locks */
-	struct census cs = { 0 };
-	cs.v = load_all(dirfd, o.user ? uid : NULL, o.vhost ? exact : NULL, &cs.n);
-	count_inside(cs.v, cs.n, true);
 	DIR *d = fdopendir(dup(dirfd));
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -559,7 +644,7 @@ int cmd_unmount(struct cli *c)
 	if (d)
 		rewinddir(d); /* the offset is shared with load_all's dup */
 	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || !selected(e->d_name, o.user ? uid : NULL, o.vhost ? exact : NULL))
+		if (e->d_name[0] == '.' || !selected(e->d_name, sel_uid, sel_exact))
 			continue;
 		if (n == cap) {
 			char **nv = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *names);
@@ -580,6 +665,7 @@ int cmd_unmount(struct cli *c)
 		free(names[i]);
 	}
 	free(names);
+	rc |= unmount_orphans(&o, cs.v, cs.n);
 	free(cs.v);
 	/* and the containers runc runs for them (cli/runc.c) */
 	rc |= runc_unmount(dirfd, o.user ? (long)strtoul(uid, NULL, 10) : -1, o.vhost, o.kill,

@@ -246,6 +246,21 @@ k6=$(keeper)
 shimp -2 "$SCRATCH/late.tpl" -- /bin/true
 [ -n "$k6" ] && [ "$(keeper)" = "$k6" ] && ok "... and the next launch joins it" || fail "rebuilt again"
 
+# ---- a state entry removed behind its keeper's back (a cleaner, by hand):
+# ls still finds the keeper by its label, unmount ends it
+shimp -- /bin/true
+k7=$(keeper)
+rm -rf "${ST:?}/$UID1"
+out=$("$NSCELL" ls -J | /usr/bin/python3 -c 'import json,sys
+print([(s["state"], s["keeper"], s["user"]) for s in json.load(sys.stdin)["sandboxes"] if s["entry"] == sys.argv[1]])' "$UID1")
+contains "a keeper whose state entry is gone: ls shows it orphaned" "$out" "('orphaned', $k7, '$U')"
+shimp -- /bin/true
+[ -n "$(keeper)" ] && [ "$(keeper)" != "$k7" ] && ok "... a launch builds a new sandbox" || fail "no new sandbox"
+out=$("$NSCELL" unmount -u $U --kill 2>&1); rc=$?
+[ $rc = 0 ] && ! alive "$k7" && ok "unmount -u --kill ends the orphaned keeper too" || { fail "orphan: exit $rc"; diag "$out"; }
+contains "... and says so" "$out" "keeper pid $k7 of $UID1, whose state entry was gone: killed"
+shimp -- /bin/true
+
 # ---- stale state: a killed keeper, a forged record, a reused pid
 k5=$(keeper)
 kill -9 "$k5"
