@@ -74,6 +74,23 @@ ensure_user() {
 	) 9>"$TEST_USERS_LOCK"
 }
 
+# require_users WHAT USER...: end the test with one SKIP unless it runs as
+# root and the users exist (made when missing)
+require_users() {
+	local what=$1 u
+	shift
+	if ! is_root; then
+		skip "$what: needs root (it sets up users to run as)"
+		done_testing
+	fi
+	for u; do
+		if ! ensure_user "$u"; then
+			skip "$what: cannot create the test users"
+			done_testing
+		fi
+	done
+}
+
 # ensure_group GROUP USER: USER is a member of the local group GROUP
 ensure_group() {
 	(

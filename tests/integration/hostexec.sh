@@ -6,15 +6,8 @@
 # argv, environment and stdin.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-if ! is_root; then
-	skip "hostexec: the listener and the test users need root"
-	done_testing
-fi
 U=nscellhx1 U2=nscellhx2
-if ! ensure_user $U || ! ensure_user $U2; then
-	skip "hostexec: cannot create the test users"
-	done_testing
-fi
+require_users hostexec $U $U2
 UID1=$(id -u $U)
 H1=$(getent passwd $U | cut -d: -f6)
 scratch

@@ -5,15 +5,8 @@
 # unprivileged user for itself.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-if ! is_root; then
-	skip "persist: the test needs root (it sets up users to run as)"
-	done_testing
-fi
 U=nscellpers1 U2=nscellpers2
-if ! ensure_user $U || ! ensure_user $U2; then
-	skip "persist: cannot create the test users"
-	done_testing
-fi
+require_users persist $U $U2
 scratch
 H=$(getent passwd $U | cut -d: -f6)
 UID1=$(id -u $U)

@@ -3,15 +3,8 @@
 # namespaces, the mount tree, fds, exit statuses, bad input, cgroups.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-if ! is_root; then
-	skip "shim as root: not root"
-	done_testing
-fi
 U=nscelltest1 U2=nscelltest2 G=nscelltestg
-if ! ensure_user $U || ! ensure_user $U2; then
-	skip "shim as root: cannot create the test users"
-	done_testing
-fi
+require_users "shim as root" $U $U2
 ensure_group $G $U
 scratch
 H=$(getent passwd $U | cut -d: -f6)

@@ -14,10 +14,7 @@ if [ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" =
 	done_testing
 fi
 U=nscelluser1 U2=nscelluser2
-if ! ensure_user $U || ! ensure_user $U2; then
-	skip "shim as a user: cannot create the test users"
-	done_testing
-fi
+require_users "shim as a user" $U $U2
 if ! as_user $U unshare -U true 2>/dev/null; then
 	skip "shim as a user: unshare -U is refused here"
 	done_testing

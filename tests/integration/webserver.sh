@@ -21,10 +21,7 @@ for tool in lighttpd php-cgi curl; do
 	fi
 done
 U1=nscellweb1 U2=nscellweb2
-if ! ensure_user $U1 || ! ensure_user $U2; then
-	skip "webserver: cannot create the test users"
-	done_testing
-fi
+require_users webserver $U1 $U2
 scratch
 T=$SCRATCH
 ST=$T/state
