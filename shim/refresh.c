@@ -152,14 +152,15 @@ static int read_file(int dirfd, const char *path, struct binds *b)
 		return errno == ENOENT ? 0 : -1;
 	size_t cap = 4096;
 	ssize_t r = 0;
-	while ((b->buf = realloc(b->buf, cap + 1)) &&
+	char *buf;
+	while ((buf = realloc(b->buf, cap + 1)) && (b->buf = buf) &&
 	       (r = read(fd, b->buf + b->len, cap - b->len)) > 0) {
 		b->len += (size_t)r;
 		if (b->len == cap && (cap *= 2) > BINDS_MAX)
 			break;
 	}
 	close(fd);
-	if (!b->buf || r < 0 || cap > BINDS_MAX)
+	if (!buf || r < 0 || cap > BINDS_MAX)
 		return -1;
 	b->buf[b->len] = '\0';
 	return 1;
