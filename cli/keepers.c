@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shim/keeper.h"
@@ -45,8 +46,11 @@ struct labelled_keeper *keepers_labelled(const char *dir, size_t *n)
 		struct labelled_keeper k = { 0 };
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
+		struct stat st;
 		k.pid = (pid_t)atoi(e->d_name);
-		if (state_proc_start(k.pid, &k.start, comm, sizeof comm) < 0 ||
+		/* ours: a user can name a process of its own nscell-keeper too */
+		if (fstatat(dirfd(proc), e->d_name, &st, 0) < 0 || st.st_uid != geteuid() ||
+		    state_proc_start(k.pid, &k.start, comm, sizeof comm) < 0 ||
 		    strcmp(comm, KEEPER_COMM) != 0 ||
 		    label_entry(dirfd(proc), e->d_name, dir, k.entry, sizeof k.entry) < 0)
 			continue;

@@ -16,8 +16,9 @@ struct labelled_keeper {
 	char entry[STATE_NAME_MAX]; /* the ENTRY of its STATE/ENTRY label */
 };
 
-/* The nscell-keeper processes labelled with an entry of the state
- * directory dir (the path as the shim names it), malloc'd; *n of them. */
+/* The nscell-keeper processes of the caller's uid labelled with an entry
+ * of the state directory dir (the path as the shim names it), malloc'd;
+ * *n of them. */
 struct labelled_keeper *keepers_labelled(const char *dir, size_t *n);
 
 #endif
