@@ -98,7 +98,11 @@ static void close_from_to(int first, int last)
 		return;
 	if (close_range_sys((unsigned)first, (unsigned)last, 0) == 0)
 		return;
-	/* old kernel: everything here is close-on-exec already (fds_setup) */
+	/* old kernel: in the shim everything here is close-on-exec already
+	 * (fds_setup); libnscell's child has had no fds_setup: close them */
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long fd = first; fd <= last && fd < max; fd++)
+		close((int)fd);
 }
 
 static bool env_is(const char *entry, const char *key)

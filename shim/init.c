@@ -61,6 +61,8 @@ int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 	/* the init (pid 1) in a sandbox of our own; a joined command's parent
 	 * is the shim, outside the pid namespace: getppid() says 0 */
 	pid_t parent = s->joined ? 0 : getppid();
+	if (s->before_exec && s->before_exec(s, err) < 0)
+		return -1;
 	/* A new session: no controlling terminal to push input into
 	 * (TIOCSTI).  An interactive shell too: the caller's session (and its
 	 * process groups) lies outside the sandbox's pid namespace, so job

@@ -147,14 +147,14 @@ fail:
 }
 
 /* Our children are born in our own pid namespace again: whatever forks
- * later (a sanitizer's tracer at exit, say) is not put in the sandbox. */
-static void restore_pid_ns(const struct shim *s)
+ * later (a sanitizer's tracer at exit, or the next spawn of a program
+ * embedding libnscell) is not put in the sandbox.  self was opened before
+ * we left it. */
+static void restore_pid_ns(const struct shim *s, int self)
 {
-	int self = (int)syscall(__NR_pidfd_open, getpid(), 0);
-	if (self < 0 || setns(self, CLONE_NEWPID) < 0)
+	if (setns(self, CLONE_NEWPID) < 0)
 		shim_log(s, NULL, "cannot return to our own pid namespace: %s", strerror(errno));
-	if (self >= 0)
-		close(self);
+	close(self);
 }
 
 /* all of a pipe (fd) into buf until EOF; the length read */
@@ -198,8 +198,12 @@ int shim_join(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lo
 	 * children see) and forks the command straight into it: one fork,
 	 * not two.  A keeper gone now has changed nothing: once more. */
 	bool direct = !s->rootless && !s->compat && (ns & CLONE_NEWPID);
+	int self = direct ? (int)syscall(__NR_pidfd_open, getpid(), 0) : -1;
+	direct = self >= 0;
 	if (direct && setns(pidfd, CLONE_NEWPID) < 0) {
-		if (errno == ESRCH) {
+		int e = errno;
+		close(SHIM_TAKE_FD(self));
+		if (e == ESRCH) {
 			nscell_error_set(err, ESRCH, "the sandbox's keeper (pid %d) is gone", (int)keeper);
 			rc = -2;
 			goto out;
@@ -214,13 +218,15 @@ int shim_join(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lo
 		if (go_pipe[1] >= 0)
 			close(go_pipe[1]);
 		close(j.lockfd);
+		if (self >= 0)
+			close(self);
 		s->err_fd = error_pipe[1];
 		if (direct)
 			command_main(s, &j, true);
 		joiner_main(s, &j);
 	}
 	if (direct)
-		restore_pid_ns(s);
+		restore_pid_ns(s, self);
 	if (child < 0) {
 		nscell_error_errno(err, errno, "fork");
 		goto out;
@@ -261,6 +267,11 @@ int shim_join(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lo
 	err->msg[n] = '\0';
 	if (n) {
 		reap(cmd);
+		goto out;
+	}
+	if (s->no_wait) {
+		s->spawned = cmd;
+		rc = 0;
 		goto out;
 	}
 	rc = shim_wait_sandbox(s, cmd, waited, -1);

@@ -25,9 +25,6 @@
 
 #define MAX_KEEP_FDS 256
 
-const int shim_forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT };
-const size_t shim_nforwarded_signals = sizeof shim_forwarded_signals / sizeof *shim_forwarded_signals;
-
 static const char usage_text[] =
 	"usage: nscell-shim [-u USER] [-s VHOST] [-f TEMPLATE] [-2 TEMPLATE] [-C CONF]\n"
 	"                   [-d DIR] [-c] [-p|-P] [-v] [--keep-fd N]... [-- CMD ARGS...]\n"
@@ -58,33 +55,6 @@ static const char usage_text[] =
 	"could not be built, with one line on stderr saying why.\n";
 
 static bool verbose_flag;
-static struct timespec started; /* verbose lines say how long after this */
-
-void shim_log(const struct shim *s, const struct plan_origin *origin, const char *fmt, ...)
-{
-	if (s && !s->verbose)
-		return;
-	if (!s && !verbose_flag)
-		return;
-	char line[1536], where[512];
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long us = (now.tv_sec - started.tv_sec) * 1000000L + (now.tv_nsec - started.tv_nsec) / 1000;
-	int n = snprintf(line, sizeof line, "nscell-shim[%d] +%ld.%03ldms: ", (int)getpid(), us / 1000,
-			 us % 1000);
-	va_list ap;
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-	va_end(ap);
-	if ((size_t)n < sizeof line && origin)
-		n += snprintf(line + n, sizeof line - (size_t)n, " (%s)",
-			      plan_origin_str(origin, where, sizeof where));
-	if ((size_t)n >= sizeof line - 1)
-		n = (int)sizeof line - 2;
-	line[n++] = '\n';
-	/* one write, so lines of the host side and the sandbox do not mix */
-	(void)!write(STDERR_FILENO, line, (size_t)n);
-}
 
 static bool debug_requested(void)
 {
@@ -184,20 +154,6 @@ static int parse_options(int argc, char **argv, struct options *o, nscell_error_
 		}
 	}
 	o->argv = optind < argc ? argv + optind : NULL;
-	return 0;
-}
-
-/* No command and a terminal on stdin: an interactive shell. */
-int shim_make_interactive(struct plan *p, nscell_error_t *err)
-{
-	size_t n = plan_strv_len(p->proc.argv);
-	char **v = realloc(p->proc.argv, (n + 2) * sizeof *v);
-	if (!v)
-		return nscell_error_set(err, ENOMEM, "out of memory");
-	p->proc.argv = v;
-	if (!(v[n] = strdup("-i")))
-		return nscell_error_set(err, ENOMEM, "out of memory");
-	v[n + 1] = NULL;
 	return 0;
 }
 
@@ -310,7 +266,7 @@ int main(int argc, char **argv)
 	memset(&conf, 0, sizeof conf);
 	diags_init(&d);
 	struct shim s = { .plan = &plan, .err_fd = -1, .status_fd = -1, .keeper_fd = -1, .commit_fd = -1 };
-	clock_gettime(CLOCK_MONOTONIC, &started);
+	shim_log_start();
 	int status = run(argc, argv, &s, &conf, &d, &err);
 	free(s.keep_fds);
 	if (status < 0) {

@@ -141,7 +141,8 @@ static void sandbox_hash(struct persist *c)
 
 /* ~/.nscell_reload or ~/.lsns_reload: removed (never followed: unlinkat
  * removes a symlink itself) as the user, so that nothing the user could
- * not remove is; true when one was there. */
+ * not remove is; true when one was there.  warm_only (libnscell): only
+ * looked at, the build (nscell-shim -p) removes it. */
 static bool reload_requested(struct persist *c)
 {
 	static const char *const names[] = { ".nscell_reload", ".lsns_reload" };
@@ -151,8 +152,10 @@ static bool reload_requested(struct persist *c)
 	if (!s->rootless && creds_fs_as_user(s, &e) < 0)
 		return false;
 	int home = open(s->plan->id.home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
 	for (size_t i = 0; home >= 0 && i < sizeof names / sizeof *names; i++)
-		if (unlinkat(home, names[i], 0) == 0) {
+		if (s->warm_only ? fstatat(home, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 :
+				   unlinkat(home, names[i], 0) == 0) {
 			shim_log(s, NULL, "~/%s was there (removed): the user asks for a new sandbox",
 				 names[i]);
 			found = true;
@@ -402,12 +405,25 @@ static int no_sandbox(struct persist *c, nscell_error_t *err)
 				p->vhost ? " for vhost " : "", p->vhost ? p->vhost : "", c->dir, c->name);
 }
 
+/* warm_only: what would be built is the caller's to build (nscell-shim -p) */
+static int not_warm(struct persist *c, bool had, nscell_error_t *err)
+{
+	c->s->cold = true;
+	if (!had)
+		return no_sandbox(c, err);
+	return nscell_error_set(err, ESTALE, "the persisted sandbox of %s (%s/%s) is stale or out of date",
+				c->s->plan->id.user, c->dir, c->name);
+}
+
 static int attempt(struct persist *c, bool enter, nscell_error_t *err)
 {
 	struct shim *s = c->s;
 	struct state_rec r, seen = { 0 };
 	bool had;
-	_cleanup_close_ int lockfd = state_lock(c->dirfd, c->name, LOCK_SH, !enter, -1, lock_wait_log, c, err);
+	bool create = !enter && !s->warm_only;
+	_cleanup_close_ int lockfd = state_lock(c->dirfd, c->name, LOCK_SH, create, -1, lock_wait_log, c, err);
+	if (lockfd < 0 && s->warm_only && err->errnum == ENOENT)
+		return not_warm(c, false, err);
 	if (lockfd < 0)
 		return enter && err->errnum == ENOENT ? no_sandbox(c, err) : -1;
 	if (enter) {
@@ -427,6 +443,11 @@ static int attempt(struct persist *c, bool enter, nscell_error_t *err)
 			return rc;
 		}
 		reload = true; /* a bound file changed and cannot be bound afresh */
+	}
+	if (s->warm_only) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return not_warm(c, had, err);
 	}
 	if (pidfd >= 0) {
 		seen = r;
@@ -464,14 +485,18 @@ int shim_persist(struct shim *s, struct nscell_conf *conf, struct load_opts *lo,
 {
 	struct persist c = { .s = s, .conf = conf, .lo = lo, .d = d, .dirfd = -1 };
 	int rc = -1;
-	if (shim_block_signals(s, &c.waited, err) < 0)
+	/* no_wait (libnscell): the caller's signals are its own */
+	if (!s->no_wait && shim_block_signals(s, &c.waited, err) < 0)
 		return -1;
 	if (state_dir_path(conf->state_dir, c.dir, sizeof c.dir, err) < 0)
 		return -1;
 	if (state_entry_name(s->plan->id.uid, s->plan->vhost, c.name, sizeof c.name) < 0)
 		return nscell_error_set(err, ENAMETOOLONG, "vhost name too long for the state directory");
-	if ((c.dirfd = state_dir_open(c.dir, !enter, err)) < 0)
-		return enter && err->errnum == ENOENT ? no_sandbox(&c, err) : -1;
+	if ((c.dirfd = state_dir_open(c.dir, !enter && !s->warm_only, err)) < 0) {
+		if (s->warm_only && err->errnum == ENOENT)
+			s->cold = true;
+		return (enter || s->warm_only) && err->errnum == ENOENT ? no_sandbox(&c, err) : -1;
+	}
 	if (!enter)
 		sandbox_hash(&c);
 	shim_log(s, NULL, "persisted sandbox %s/%s%s%s", c.dir, c.name, enter ? "" : ", hash ", c.hash);

@@ -59,6 +59,16 @@ struct shim {
 	const char *keeper_label; /* STATE/ENTRY, the keeper's argv[2]: found again by it
 				     even when its state entry is gone (nscell ls) */
 	unsigned long ns_flags; /* CLONE_NEW* flags the sandbox was made with */
+	/* libnscell (nscell_spawn): join a warm sandbox from the caller's
+	 * process and return, changing nothing process-wide in it */
+	bool no_wait;         /* shim_join returns once the command exec'd: its pid in spawned */
+	bool warm_only;       /* shim_persist never builds: no sandbox, or one out of date,
+				 is an error with cold set; no dir made, no reload file removed */
+	bool cold;            /* out: what warm_only refused */
+	pid_t spawned;        /* out (no_wait): the command, the caller's child */
+	/* in the command, first thing in command_exec (NULL: none) */
+	int (*before_exec)(struct shim *s, nscell_error_t *err);
+	void *before_exec_ctx;
 };
 
 /* an fd out of a variable that is closed at the end */
@@ -68,8 +78,10 @@ struct shim {
 extern const int shim_forwarded_signals[];
 extern const size_t shim_nforwarded_signals;
 
-/* main.c: -v, NSCELL_DEBUG=1 or the trigger file: one line per step on
- * stderr, naming the template line (origin may be NULL). */
+/* log.c: -v, NSCELL_DEBUG=1 or the trigger file (s->verbose): one line
+ * per step on stderr, naming the template line (origin may be NULL);
+ * times are since shim_log_start(). */
+void shim_log_start(void);
 void shim_log(const struct shim *s, const struct plan_origin *origin, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -114,11 +126,12 @@ struct diags;
 int shim_persist(struct shim *s, struct nscell_conf *conf, struct load_opts *lo, struct diags *d,
 		 bool enter, nscell_error_t *err);
 /* join.c: run the command in the namespaces of the keeper behind pidfd;
- * *lockfd is closed once the command is inside.  Returns its status, -1
- * with err, or -2 when the keeper was gone before the command got in. */
+ * *lockfd is closed once the command is inside.  Returns its status
+ * (s->no_wait: 0 once it exec'd, its pid in s->spawned), -1 with err, or
+ * -2 when the keeper was gone before the command got in. */
 int shim_join(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lockfd,
 	      const sigset_t *waited, nscell_error_t *err);
-/* main.c: no command, a terminal: the shell gets -i */
+/* log.c: no command, a terminal: the shell gets -i */
 int shim_make_interactive(struct plan *p, nscell_error_t *err);
 
 /* creds.c: become the user with no capability, no_new_privs and the
