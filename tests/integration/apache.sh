@@ -8,6 +8,7 @@
 # test's suexec.conf over the settings directory: nothing on the host is
 # replaced.  Then suexec's refusals, through Apache and called directly.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "${SRCDIR:-$(dirname "$0")/../..}/tests/web_lib.sh"
 
 if ! is_root; then
 	skip "apache: needs root (Apache's suexec mode)"
@@ -46,12 +47,6 @@ cleanup() {
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
-until_true() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-		echo $((20000 + RANDOM % 30000))
-}
-home() { getent passwd "$1" | cut -d: -f6; }
 
 # ---- nscell-suexec, setuid root, as the test's copy
 install -m 4755 -o root -g root "$BUILDDIR/nscell-suexec" "$T/nscell-suexec"
@@ -69,19 +64,7 @@ HOMES="$(home $U1) $(home $U2)"
 for u in $U1 $U2; do
 	d=$(home $u)/public_html
 	mkdir -p "$d"
-	cat >"$d/view.cgi" <<'EOF'
-#!/bin/sh
-printf 'Content-Type: text/plain\r\n\r\n'
-echo "uid=$(id -u)"
-echo "ns=$(readlink /proc/self/ns/mnt /proc/self/ns/pid | tr '\n' ' ')"
-echo "passwd:"; cat /etc/passwd
-for h in @HOMES@; do [ -e "$h" ] && echo "present $h" || echo "absent $h"; done
-touch /usr/nscell-web-test 2>/dev/null && echo "usr writable" || echo "usr refused"
-echo "cwd=$(pwd)"
-echo "query=$QUERY_STRING"
-echo "body=$(cat)"
-EOF
-	sed -i "s|@HOMES@|$HOMES|" "$d/view.cgi"
+	write_view_cgi "$d/view.cgi" "$HOMES"
 	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nenv | sort\n' >"$d/env.cgi"
 	install -m 757 "$d/view.cgi" "$d/otherw.cgi"
 	install -m 775 "$d/view.cgi" "$d/groupw.cgi"

@@ -9,6 +9,7 @@
 #     and fcgiwrap that spawn-fcgi (the command of the shipped units)
 #     started through the shim.
 . "${SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+. "${SRCDIR:-$(dirname "$0")/../..}/tests/web_lib.sh"
 
 if ! is_root; then
 	skip "webserver: needs root (lighttpd launching for other users)"
@@ -36,13 +37,6 @@ cleanup() {
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
-# until_true CMD...: wait (at most 10 s) until CMD succeeds
-until_true() { for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done; return 1; }
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-		echo $((20000 + RANDOM % 30000))
-}
-home() { getent passwd "$1" | cut -d: -f6; }
 
 # ---- each user's document root: a CGI script and a PHP page that print
 # what the sandbox looks like
@@ -50,17 +44,7 @@ HOMES="$(home $U1) $(home $U2)"
 for u in $U1 $U2; do
 	d=$(home $u)/public_html
 	mkdir -p "$d"
-	cat >"$d/view.cgi" <<'EOF'
-#!/bin/sh
-printf 'Content-Type: text/plain\r\n\r\n'
-echo "uid=$(id -u)"
-echo "ns=$(readlink /proc/self/ns/mnt /proc/self/ns/pid | tr '\n' ' ')"
-echo "passwd:"; cat /etc/passwd
-for h in @HOMES@; do [ -e "$h" ] && echo "present $h" || echo "absent $h"; done
-touch /usr/nscell-web-test 2>/dev/null && echo "usr writable" || echo "usr refused"
-echo "query=$QUERY_STRING"
-echo "body=$(cat)"
-EOF
+	write_view_cgi "$d/view.cgi" "$HOMES"
 	cat >"$d/view.php" <<'EOF'
 <?php
 header('Content-Type: text/plain');
@@ -72,7 +56,7 @@ foreach (explode(' ', '@HOMES@') as $h)
 echo @file_put_contents('/usr/nscell-web-test', 'x') === false ? "usr refused\n" : "usr writable\n";
 echo "query=", $_SERVER['QUERY_STRING'] ?? '', "\n";
 EOF
-	sed -i "s|@HOMES@|$HOMES|" "$d/view.cgi" "$d/view.php"
+	sed -i "s|@HOMES@|$HOMES|" "$d/view.php"
 	# refused by nscell-cgi: writable by the group, a symlink, root's
 	install -m 775 "$d/view.cgi" "$d/groupw.cgi"
 	ln -sf view.cgi "$d/link.cgi"
