@@ -14,6 +14,10 @@
  * rootfs or the template; the only trace is the open fd 3, which the probe
  * does not report.  A template without /proc cannot be probed this way.
  *
+ * --bundle DIR compares a bundle instead of templates: its config.json,
+ * with the probe as the command (diff_bundle.c), under runc and under
+ * `nscell-shim run -b`, both on DIR's own rootfs.
+ *
  * Exit: 0 the same, 1 they differ, 2 it could not run. */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "bundles/bundle.h"
+#include "oci/oci.h"
 #include "cli/cli.h"
 #include "cli/probe.h"
 
@@ -51,14 +56,19 @@
 static const char usage_text[] =
 	"usage: nscell diff [-u USER] [-s VHOST] [-f F] [-2 F] [-C CONF] [-J] [-v] [--keep]\n"
 	"                   [--rootless]\n"
+	"       nscell diff --bundle DIR [-J] [-v] [--keep]\n"
 	"Run a probe under runc (on the exported bundle) and under nscell-shim, and print\n"
 	"what differs, with the template line behind it.  Root, or an unprivileged user\n"
 	"with --rootless.  --keep leaves the bundle and both reports in a directory.\n"
+	"--bundle DIR: an OCI bundle (nscell export) under runc and `nscell-shim run -b`;\n"
+	"as root, or unprivileged with a rootless bundle of its own.\n"
 	"Exit status: 0 the same, 1 they differ, 2 it could not run.\n";
 
 struct diff_run {
 	struct cli *c;
 	bool keep;
+	const char *bundle;        /* --bundle DIR as given, or NULL */
+	char bundle_dir[PATH_MAX]; /* DIR, absolute */
 	char work[PATH_MAX];
 	char **env;         /* for the export and both runs */
 	char **probe_argv;  /* /proc/self/fd/3 PATH... */
@@ -263,6 +273,15 @@ static int run_shim(struct diff_run *d)
 		return nscell_error_set(&d->err, ENOMEM, "out of memory");
 	size_t k = 0;
 	argv[k++] = shim;
+	if (d->bundle) {
+		char bundle[PATH_MAX + 16];
+		snprintf(bundle, sizeof bundle, "%s/bundle", d->work);
+		char *run[] = { "run", "--preserve-fds", "1", "-b", bundle, d->runc_id, NULL };
+		memcpy(argv + k, run, sizeof run);
+		int rc = run_probe(d, "nscell-shim", argv);
+		free(argv);
+		return rc;
+	}
 	const char *opts[][2] = { { "-C", l->conf_path }, { "-f", l->server_tpl },
 				  { "-2", l->vhost_tpl }, { "-s", l->vhost }, { "-u", l->user } };
 	for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
@@ -422,8 +441,9 @@ static int remove_one(const char *path, const struct stat *st, int type, struct 
 
 static int parse(struct diff_run *d, int argc, char **argv)
 {
-	enum { OPT_KEEP = 0x100, OPT_ROOTLESS, OPT_HELP };
+	enum { OPT_KEEP = 0x100, OPT_ROOTLESS, OPT_HELP, OPT_BUNDLE };
 	static const struct option longopts[] = {
+		{ "bundle", required_argument, NULL, OPT_BUNDLE },
 		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "rootless", no_argument, NULL, OPT_ROOTLESS },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -444,6 +464,7 @@ static int parse(struct diff_run *d, int argc, char **argv)
 		case 'v': c->verbose = true; break;
 		case OPT_KEEP: d->keep = true; break;
 		case OPT_ROOTLESS: c->rootless = true; break;
+		case OPT_BUNDLE: d->bundle = optarg; break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
 		default:
 			fprintf(stderr, "nscell diff: unknown option or missing argument\n%s", usage_text);
@@ -454,6 +475,59 @@ static int parse(struct diff_run *d, int argc, char **argv)
 		fprintf(stderr, "nscell diff: no command: the probe is the command\n%s", usage_text);
 		return -1;
 	}
+	const struct load_opts *l = &c->load;
+	if (d->bundle && (l->conf_path || l->server_tpl || l->vhost_tpl || l->vhost || l->user ||
+			  c->rootless)) {
+		fprintf(stderr, "nscell diff: --bundle takes no -C, -f, -2, -s, -u or --rootless: "
+			"the bundle says it all\n%s", usage_text);
+		return -1;
+	}
+	return 0;
+}
+
+/* --bundle: the plan the bundle's config.json reads as (for the probe's
+ * paths and the normalisations); root runs a bundle for root, an
+ * unprivileged caller a rootless one */
+static int load_bundle_plan(struct diff_run *d, struct plan *p)
+{
+	char config[PATH_MAX + 16];
+	if (!realpath(d->bundle, d->bundle_dir))
+		return nscell_error_errno(&d->err, errno, "bundle %s", d->bundle);
+	snprintf(config, sizeof config, "%s/config.json", d->bundle_dir);
+	if (oci_config_read_file(p, config, &d->err) < 0)
+		return -1;
+	d->c->rootless = geteuid() != 0;
+	if (p->rootless != d->c->rootless)
+		return nscell_error_set(&d->err, 0, "bundle %s: %s", d->bundle, p->rootless ?
+					"a rootless bundle: run nscell diff as its user" :
+					"not rootless: nscell diff needs root for it");
+	return 0;
+}
+
+static int load_plan(struct diff_run *d, struct plan *p)
+{
+	struct cli *c = d->c;
+	if (d->bundle)
+		return load_bundle_plan(d, p);
+	c->load.env = d->env;
+	c->load.rootless = c->rootless;
+	if (cli_load_plan(c, p, true) != 0) {
+		d->err.msg[0] = '\0'; /* cli_load_plan said why */
+		return -1;
+	}
+	return 0;
+}
+
+static int write_bundle(struct diff_run *d, struct plan *p, const char *bundle)
+{
+	if (d->bundle) {
+		if (mkdir(bundle, 0700) < 0)
+			return nscell_error_errno(&d->err, errno, "mkdir %s", bundle);
+		return diff_bundle_write(d->bundle_dir, bundle, d->probe_argv, &d->err);
+	}
+	struct oci_opts o = { .rootless = d->c->rootless, .hooks = false };
+	if (bundle_export(p, bundle, &o, &d->err) < 0)
+		return nscell_error_wrap(&d->err, "export");
 	return 0;
 }
 
@@ -461,6 +535,8 @@ static int parse(struct diff_run *d, int argc, char **argv)
 static int prepare_and_run(struct diff_run *d, struct plan *p)
 {
 	struct cli *c = d->c;
+	if (d->bundle && geteuid() != 0)
+		c->rootless = true;
 	if (geteuid() != 0 && !c->rootless)
 		return nscell_error_set(&d->err, EPERM, "needs root (or --rootless, as an "
 					"unprivileged user)");
@@ -475,12 +551,8 @@ static int prepare_and_run(struct diff_run *d, struct plan *p)
 		return nscell_error_errno(&d->err, errno, "the probe helper %s", helper);
 	if (!(d->env = base_env()))
 		return nscell_error_set(&d->err, ENOMEM, "out of memory");
-	c->load.env = d->env;
-	c->load.rootless = c->rootless;
-	if (cli_load_plan(c, p, true) != 0) {
-		d->err.msg[0] = '\0'; /* cli_load_plan said why */
+	if (load_plan(d, p) < 0)
 		return -1;
-	}
 	if (p->sandbox_off)
 		return nscell_error_set(&d->err, 0, "the vhost's sandbox is off: nothing to compare");
 	if (!has_proc(p))
@@ -501,9 +573,8 @@ static int prepare_and_run(struct diff_run *d, struct plan *p)
 	snprintf(d->runc_id, sizeof d->runc_id, "nscell-diff-%d", (int)getpid());
 	char bundle[PATH_MAX + 16];
 	snprintf(bundle, sizeof bundle, "%s/bundle", d->work);
-	struct oci_opts o = { .rootless = c->rootless, .hooks = false };
-	if (bundle_export(p, bundle, &o, &d->err) < 0)
-		return nscell_error_wrap(&d->err, "export");
+	if (write_bundle(d, p, bundle) < 0)
+		return -1;
 	const char *hook = getenv(AFTER_EXPORT_ENV);
 	if (hook && *hook) {
 		setenv("NSCELL_DIFF_BUNDLE", bundle, 1);

@@ -124,5 +124,10 @@ void diff_result_free(struct diff_result *r);
 /* The template line behind a place in the sandbox: the entry whose
  * destination is path or its nearest parent; NULL when none is. */
 const struct plan_mount *diff_origin(const struct plan *plan, const char *path);
+/* cli/diff_bundle.c (nscell diff --bundle): DIR/config.json into
+ * OUT_DIR/config.json with args as process.args, relative paths made
+ * absolute in DIR (an absolute DIR) and no hooks. */
+int diff_bundle_write(const char *dir, const char *out_dir, char *const *args,
+		      nscell_error_t *err);
 
 #endif

@@ -9,7 +9,12 @@
  * every mount of the child's namespace a slave, so nothing mounted there
  * ever reaches the host; (3) a tmpfs base on /tmp with the new root in it;
  * (4) the plan's entries in order; (5) pivot into the new root and detach
- * everything else. */
+ * everything else.
+ *
+ * A bundle's plan (nscell-shim run -b) has a rootfs: in (3) it is bound
+ * on newroot in place of the tmpfs, and made read-only after (4) when the
+ * config says root.readonly, as runc does (the mount points must be made
+ * first). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +39,19 @@ static int entry_error(nscell_error_t *err, const struct plan_mount *m)
 	return -1;
 }
 
+/* The bundle's rootfs: a directory the bundle's owner (root, or the
+ * rootless caller) chose; followed like runc follows it. */
+static int open_bundle_root(struct rootfs *r, nscell_error_t *err)
+{
+	int fd = open(r->p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return nscell_error_errno(err, errno, "root.path %s", r->p->rootfs);
+	r->root_src = files_as_tree(r, fd, true);
+	if (r->root_src < 0)
+		return nscell_error_errno(err, errno, "copy the mount tree of %s", r->p->rootfs);
+	return 0;
+}
+
 static int prepare_sources(struct rootfs *r, nscell_error_t *err)
 {
 	const struct plan *p = r->p;
@@ -43,6 +61,8 @@ static int prepare_sources(struct rootfs *r, nscell_error_t *err)
 		return nscell_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->nmounts; i++)
 		r->src_fds[i] = -1;
+	if (p->rootfs && open_bundle_root(r, err) < 0)
+		return -1;
 	for (size_t i = 0; i < p->nmounts; i++) {
 		need_dev |= p->mounts[i].op == PLAN_DEV;
 		if (files_open_source(r, i, err) < 0)
@@ -68,6 +88,34 @@ static int base_tmpfs(struct rootfs *r, int dirfd, const char *name, const char 
 	return fd;
 }
 
+/* the bundle's rootfs on base/newroot, nosuid and nodev like every bind
+ * (runc's has the flags of its source: `nscell diff` does not compare
+ * them); returns an O_PATH fd of the new root */
+static int bind_bundle_root(struct rootfs *r, nscell_error_t *err)
+{
+	struct target t = { .parent = r->base_fd, .name = "newroot", .path = r->p->rootfs };
+	t.fd = openat(r->base_fd, "newroot", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (t.fd < 0)
+		return nscell_error_errno(err, errno, "the new root");
+	unsigned attrs = ATTR_NOSUID | ATTR_NODEV;
+	shim_log(r->s, NULL, "bundle root %s on / (%s)", r->p->rootfs,
+		 r->p->rootfs_readonly ? "read-only once the mounts are made" : "read-write");
+	int rc = r->trees ? mnt_attach(r, r->root_src, &t, attrs, true, err) :
+			    mnt_bind(r, r->root_src, &t, attrs, true, err);
+	int fd = rc < 0 ? -1 : rfs_reopen(&t, err);
+	close(t.fd);
+	return fd;
+}
+
+/* root.readonly: the top mount of / only, as runc remounts it */
+static int bundle_root_readonly(struct rootfs *r, nscell_error_t *err)
+{
+	struct target t = { .parent = r->base_fd, .name = "newroot", .fd = r->root_fd,
+			    .path = "/ (root.readonly)" };
+	shim_log(r->s, NULL, "root read-only");
+	return mnt_setattr(r, &t, ATTR_RDONLY, false, err);
+}
+
 static int make_base(struct rootfs *r, nscell_error_t *err)
 {
 	_cleanup_close_ int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -78,7 +126,10 @@ static int make_base(struct rootfs *r, nscell_error_t *err)
 		return -1;
 	if (mkdirat(r->base_fd, "newroot", 0755) < 0 || mkdirat(r->base_fd, "stage", 0700) < 0)
 		return nscell_error_errno(err, errno, "base directories");
-	r->root_fd = base_tmpfs(r, r->base_fd, "newroot", "the new root", "mode=0755", err);
+	if (r->root_src >= 0)
+		r->root_fd = bind_bundle_root(r, err);
+	else
+		r->root_fd = base_tmpfs(r, r->base_fd, "newroot", "the new root", "mode=0755", err);
 	if (r->root_fd < 0)
 		return -1;
 	r->stage_fd = openat(r->base_fd, "stage", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -306,6 +357,9 @@ static void close_all(struct rootfs *r)
 			close(r->dev_fds[i]);
 	free(r->src_fds);
 	r->src_fds = NULL;
+	if (r->root_src >= 0)
+		close(r->root_src);
+	r->root_src = -1;
 }
 
 static struct rootfs *rootfs_new(struct shim *s, nscell_error_t *err)
@@ -317,7 +371,7 @@ static struct rootfs *rootfs_new(struct shim *s, nscell_error_t *err)
 	}
 	*r = (struct rootfs){
 		.s = s, .p = s->plan,
-		.base_fd = -1, .root_fd = -1, .stage_fd = -1, .home_fd = -1,
+		.base_fd = -1, .root_fd = -1, .stage_fd = -1, .home_fd = -1, .root_src = -1,
 		.empty_file = -1, .empty_dir = -1,
 		.no_openat2 = s->compat, .no_mount_api = s->compat,
 	};
@@ -368,10 +422,6 @@ int rootfs_build(struct shim *s, nscell_error_t *err)
 	int rc = -1;
 	if (!r && !(r = s->rootfs = rootfs_new(s, err)))
 		return -1;
-	if (p->rootfs) {
-		nscell_error_set(err, 0, "a bundle's rootfs (%s): not supported by the shim yet", p->rootfs);
-		goto out;
-	}
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) {
 		nscell_error_errno(err, errno, "make / a slave mount");
 		goto out;
@@ -394,6 +444,8 @@ int rootfs_build(struct shim *s, nscell_error_t *err)
 			r->root_fd = fd;
 		}
 	}
+	if (p->rootfs && p->rootfs_readonly && bundle_root_readonly(r, err) < 0)
+		goto out;
 	rc = enter_root(r, err);
 out:
 	rootfs_free(s);

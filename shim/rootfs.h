@@ -36,6 +36,7 @@ struct rootfs {
 	int root_fd;   /* O_PATH: the top mount at base/newroot */
 	int stage_fd;  /* O_PATH: base/stage */
 	int home_fd;   /* O_PATH: the user's home on the host, -1 if not needed */
+	int root_src;  /* a bundle's rootfs (p->rootfs), opened like a bind source; -1 for none */
 	int *src_fds;  /* per plan entry: its opened source, -1 for none or skipped */
 	int dev_fds[ROOTFS_NDEV]; /* host /dev nodes for PLAN_DEV, -1 when missing */
 	int empty_file, empty_dir; /* O_PATH, in stage, made on first use */

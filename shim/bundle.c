@@ -1,0 +1,199 @@
+/* nscell-shim run -b DIR ID: run an OCI bundle.
+ *
+ * DIR/config.json goes through oci/'s reader (the one `nscell` uses)
+ * into a plan, and the plan through the same executor as a template's:
+ * the bundle's rootfs is bound as the new root (rootfs.c), the config's
+ * mounts on top, then pivot, credentials and exec.  What the reader
+ * does not know is an error naming the field; so are hooks, which this
+ * slice does not run (export with --no-hooks).
+ *
+ * Only nscell-shim has this file (not libnscell.a): it is the one place
+ * the shim touches JSON, and only for `run`; the template hot path never
+ * calls into it. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci/oci.h"
+#include "shim/bundle.h"
+
+#define MAX_PRESERVE_FDS 256
+
+static const char run_usage[] =
+	"usage: nscell-shim run [-b DIR] [--preserve-fds N] [-v] ID\n"
+	"\n"
+	"Run the OCI bundle in DIR (default: the current directory) in the foreground,\n"
+	"as `runc run -b DIR ID` does: DIR/config.json (as `nscell export` writes it) is\n"
+	"read into a plan and built by the shim.  A field nscell does not support is an\n"
+	"error naming it; bundles with hooks are refused (export with --no-hooks).\n"
+	"  -b, --bundle DIR     the bundle directory\n"
+	"  --preserve-fds N     pass fds 3 .. 3+N-1 on to the process\n"
+	"  -v                   print each step on stderr\n"
+	"Exit status: the process's (128+N when killed by signal N); 2 when the\n"
+	"bundle could not be run, with one line on stderr saying why.\n";
+
+struct run_options {
+	const char *bundle;
+	const char *id;
+	int preserve;
+	bool verbose;
+};
+
+static int parse_run(int argc, char **argv, struct run_options *o, nscell_error_t *err)
+{
+	enum { OPT_PRESERVE = 0x100, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+	*o = (struct run_options){ .bundle = "." };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+b:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->bundle = optarg; break;
+		case 'v': o->verbose = true; break;
+		case OPT_PRESERVE:
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 0 || n > MAX_PRESERVE_FDS)
+				return nscell_error_set(err, 0, "--preserve-fds '%s': not a count "
+							"from 0 to %d", optarg, MAX_PRESERVE_FDS);
+			o->preserve = (int)n;
+			break;
+		case 'h': case OPT_HELP:
+			fputs(run_usage, stdout);
+			exit(0);
+		default:
+			if (optopt == 'b' || optopt == OPT_PRESERVE)
+				return nscell_error_set(err, 0, "run: %s needs an argument (see run --help)",
+							argv[optind - 1]);
+			return nscell_error_set(err, 0, "run: unknown option '%s' (see run --help)",
+						argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return nscell_error_set(err, 0, "run: expected one container ID after the options "
+					"(see run --help)");
+	o->id = argv[optind];
+	/* runc's rule: the ID names a directory of its state */
+	if (!*o->id || strchr(o->id, '/') || strcmp(o->id, ".") == 0 || strcmp(o->id, "..") == 0 ||
+	    strlen(o->id) > 1024)
+		return nscell_error_set(err, 0, "run: '%s' is not a container ID (no '/', not "
+					"empty, not . or ..)", o->id);
+	return 0;
+}
+
+/* "DIR/rel", malloc'd; NULL with err */
+static char *in_bundle(const char *dir, const char *rel, nscell_error_t *err)
+{
+	char *s;
+	if (asprintf(&s, "%s/%s", dir, rel) < 0) {
+		nscell_error_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	return s;
+}
+
+/* Relative paths in config.json are the bundle's, as runc reads them:
+ * root.path and bind sources (the bundle's files/). */
+static int resolve_paths(struct plan *p, const char *dir, nscell_error_t *err)
+{
+	if (p->rootfs[0] != '/') {
+		char *abs = in_bundle(dir, p->rootfs, err);
+		if (!abs)
+			return -1;
+		free(p->rootfs);
+		p->rootfs = abs;
+	}
+	struct stat st;
+	if (stat(p->rootfs, &st) < 0)
+		return nscell_error_errno(err, errno, "root.path %s", p->rootfs);
+	if (!S_ISDIR(st.st_mode))
+		return nscell_error_set(err, ENOTDIR, "root.path %s: not a directory", p->rootfs);
+	for (size_t i = 0; i < p->nmounts; i++) {
+		struct plan_mount *m = &p->mounts[i];
+		if ((m->op != PLAN_BIND && m->op != PLAN_TMP) || !m->src || m->src[0] == '/')
+			continue;
+		char *abs = in_bundle(dir, m->src, err);
+		if (!abs)
+			return -1;
+		free(m->src);
+		m->src = abs;
+	}
+	return 0;
+}
+
+/* A config not written by nscell names no user: the shim's messages and
+ * the command's defaults need one. */
+static int identity_defaults(struct plan *p, nscell_error_t *err)
+{
+	char name[32];
+	snprintf(name, sizeof name, "uid %u", (unsigned)p->id.uid);
+	if ((!p->id.user && !(p->id.user = strdup(name))) ||
+	    (!p->id.home && !(p->id.home = strdup("/"))) ||
+	    (!p->id.shell && !(p->id.shell = strdup("/bin/sh"))))
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int load_bundle(struct plan *p, const char *bundle, nscell_error_t *err)
+{
+	char dir[PATH_MAX];
+	if (!realpath(bundle, dir))
+		return nscell_error_errno(err, errno, "bundle %s", bundle);
+	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
+	if (!config)
+		return -1;
+	struct oci_hooks hooks;
+	plan_init(p);
+	int rc = oci_config_read_file_hooks(p, config, &hooks, err);
+	bool has_hooks = hooks.bin != NULL;
+	oci_hooks_free(&hooks);
+	if (rc < 0)
+		return -1;
+	if (has_hooks)
+		return nscell_error_set(err, 0, "%s: hooks: not run by nscell-shim yet (export with "
+					"--no-hooks, or run the bundle with runc)", config);
+	if (!p->rootfs)
+		return nscell_error_set(err, 0, "%s: root.path: missing", config);
+	return resolve_paths(p, dir, err) < 0 ? -1 : identity_defaults(p, err);
+}
+
+int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
+{
+	struct run_options o;
+	if (parse_run(argc, argv, &o, err) < 0)
+		return -1;
+	s->verbose = s->verbose || o.verbose;
+	if (load_bundle(s->plan, o.bundle, err) < 0)
+		return -1;
+	struct plan *p = s->plan;
+	s->rootless = geteuid() != 0;
+	if (s->rootless && (!p->rootless || p->id.uid != geteuid()))
+		return nscell_error_set(err, EPERM, "bundle %s: an unprivileged caller runs only "
+					"a rootless bundle made for itself (nscell export "
+					"--rootless as uid %u)", o.bundle, (unsigned)geteuid());
+	/* the config's umask: 0022, runc's (the reader accepts no other) */
+	s->umask = umask(0);
+	s->umask = 022;
+	int keep[MAX_PRESERVE_FDS];
+	for (int i = 0; i < o.preserve; i++)
+		keep[i] = 3 + i;
+	if (fds_setup(s, keep, (size_t)o.preserve, err) < 0)
+		return -1;
+	shim_log(s, NULL, "bundle %s, container %s: uid %u gid %u, %zu mount entries, root %s%s",
+		 o.bundle, o.id, (unsigned)p->id.uid, (unsigned)p->id.gid, p->nmounts, p->rootfs,
+		 p->rootfs_readonly ? " (read-only)" : "");
+	return shim_launch(s, err);
+}
