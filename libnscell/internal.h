@@ -17,4 +17,10 @@ int spawn_child_setup(struct shim *s, nscell_error_t *err);
 pid_t spawn_via_shim(const struct nscell_spawn_opts *o, struct shim *s, const char *mode,
 		     nscell_error_t *err);
 
+/* join_fast.c: shim_join's join_fast hook (shim.h): the command started
+ * by a child that shares our memory (clone CLONE_VM|CLONE_VFORK); 1 when
+ * that path does not apply (shim_join forks as usual) */
+int spawn_join_fast(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lockfd,
+		    nscell_error_t *err);
+
 #endif

@@ -76,8 +76,16 @@
  *
  * Requirements.  SIGCHLD must not be ignored (SIG_IGN would reap the
  * child before you can wait for it).  Linux 5.8 or later for the
- * one-call join (earlier kernels: one /proc/KEEPER/ns file each).  fork() copies
- * the caller's page tables: a very large caller pays for it.
+ * one-call join (earlier kernels: one /proc/KEEPER/ns file each).
+ *
+ * The child.  As root on x86-64 (Linux 5.8+, without NSCELL_SPAWN_CGROUP)
+ * the command is started as posix_spawn starts one: a child that shares
+ * the caller's memory on a stack of its own while the calling thread
+ * waits (clone CLONE_VM|CLONE_VFORK), so the caller's size costs nothing;
+ * all it needs is prepared before, and it makes raw system calls only
+ * (libnscell/child.c).  Otherwise, and in a build with AddressSanitizer,
+ * the child is forked: fork() copies the caller's page tables, a very
+ * large caller pays for it.
  *
  * Thread safety: nscell_spawn() may be called from several threads at
  * once; fds another thread opens without O_CLOEXEC during a call may

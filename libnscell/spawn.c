@@ -166,6 +166,7 @@ static pid_t spawn(const struct nscell_spawn_opts *o, struct spawn *sp, nscell_e
 	s->no_wait = s->warm_only = true;
 	s->before_exec = spawn_child_setup;
 	s->before_exec_ctx = (void *)o;
+	s->join_fast = spawn_join_fast;
 	sigemptyset(&s->caller_mask); /* the command's mask: empty */
 	if (s->verbose)
 		shim_log_start();

@@ -113,37 +113,51 @@ int creds_init_caps(nscell_error_t *err)
  * the x32 bit on x32; the request is compared on its low 32 bits (the
  * kernel truncates it to unsigned int, as SCMP_CMP_MASKED_EQ 0xffffffff
  * would); other architectures cannot run here and pass. */
+enum {
+	TIOCSTI_NR = offsetof(struct seccomp_data, nr),
+	TIOCSTI_ARCH = offsetof(struct seccomp_data, arch),
+	TIOCSTI_ARG1_LOW = offsetof(struct seccomp_data, args[1]), /* little-endian */
+	TIOCSTI_X32 = 0x40000000,
+};
+static const struct sock_filter tiocsti_insns[] = {
+	/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, TIOCSTI_ARCH),
+	/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+	/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, TIOCSTI_NR),
+	/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 16, 6, 0),
+	/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI_X32 | 514, 5, 0),
+	/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI_X32 | 16, 4, 0),
+	/* 6 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 5),
+	/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, TIOCSTI_NR),
+	/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 54, 0, 3),
+	/* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, TIOCSTI_ARG1_LOW),
+	/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 2, 0),
+	/* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 1, 0),
+	/* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	/* 14 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+};
+static const struct sock_fprog tiocsti_prog = {
+	.len = sizeof tiocsti_insns / sizeof *tiocsti_insns,
+	.filter = (struct sock_filter *)tiocsti_insns, /* the kernel only reads it */
+};
+
+const struct sock_fprog *creds_tiocsti_filter(void)
+{
+	return &tiocsti_prog;
+}
+
 static int block_terminal_injection(nscell_error_t *err)
 {
-	enum {
-		NR = offsetof(struct seccomp_data, nr),
-		ARCH = offsetof(struct seccomp_data, arch),
-		ARG1_LOW = offsetof(struct seccomp_data, args[1]), /* little-endian */
-		X32 = 0x40000000,
-	};
-	struct sock_filter insns[] = {
-		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
-		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 16, 6, 0),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, X32 | 514, 5, 0),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, X32 | 16, 4, 0),
-		/* 6 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 5),
-		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
-		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 54, 0, 3),
-		/* 10 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_LOW),
-		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 2, 0),
-		/* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 1, 0),
-		/* 13 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		/* 14 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-	};
-	struct sock_fprog prog = { .len = sizeof insns / sizeof *insns, .filter = insns };
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &tiocsti_prog, 0, 0) < 0)
 		return nscell_error_errno(err, errno, "seccomp filter against TIOCSTI");
 	return 0;
 }
 #else
+const struct sock_fprog *creds_tiocsti_filter(void)
+{
+	return NULL;
+}
+
 static int block_terminal_injection(nscell_error_t *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);

@@ -184,6 +184,9 @@ int shim_join(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lo
 	int error_pipe[2] = { -1, -1 }, pid_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 };
 	int rc = -1;
 	pid_t cmd = -1;
+	if (s->join_fast && (rc = s->join_fast(s, keeper, pidfd, ns, lockfd, err)) != 1)
+		return rc;
+	rc = -1;
 	if (s->want_cgroup && !s->cgroup && cgroup_prepare(s, err) < 0)
 		goto out;
 	if (pipe2(error_pipe, O_CLOEXEC) < 0 || pipe2(pid_pipe, O_CLOEXEC) < 0 ||

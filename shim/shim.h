@@ -69,6 +69,10 @@ struct shim {
 	/* in the command, first thing in command_exec (NULL: none) */
 	int (*before_exec)(struct shim *s, nscell_error_t *err);
 	void *before_exec_ctx;
+	/* tried first by shim_join (NULL: none), same contract; 1: not
+	 * applicable here, shim_join goes on (libnscell/join_fast.c) */
+	int (*join_fast)(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lockfd,
+			 nscell_error_t *err);
 };
 
 /* an fd out of a variable that is closed at the end */
@@ -140,6 +144,10 @@ int shim_make_interactive(struct plan *p, nscell_error_t *err);
  * check that getppid() is still parent (0: a parent outside the pid
  * namespace, the shim of a joined command). */
 int creds_drop(const struct shim *s, bool pdeath, pid_t parent, nscell_error_t *err);
+/* creds.c: the TIOCSTI filter creds_drop loads, as a ready program (NULL
+ * where it is built by libseccomp at run time: not x86-64) */
+struct sock_fprog;
+const struct sock_fprog *creds_tiocsti_filter(void);
 /* creds.c: the keeper: no capability left, not even after exec'ing as uid 0. */
 int creds_keeper(nscell_error_t *err);
 /* creds.c: the init keeps its uid and CAP_KILL only (to signal the command). */

@@ -14,7 +14,18 @@ GOALS = [
 	("rss_vs_bwrap", "nscell-shim peak RSS vs bwrap's", 1.0),
 	("warm_flat", "nscell warm launch with {n} persisted sandboxes vs 1", 1.2),
 	("unshare_flat", "host's `unshare -m /bin/true` with {n} persisted sandboxes vs 1", 1.2),
+	("spawn_vs_posix", "libnscell nscell_spawn() into a persisted sandbox vs posix_spawn", 1.3),
 ]
+SPAWN_NAME = "nscell_spawn (persisted)"
+
+
+def _spawn_ratio(res):
+	"""(nscell_spawn / posix_spawn median ratio unpinned, why not)"""
+	sp = res.get("spawn") or {}
+	row = ((sp.get("modes") or {}).get("unpinned") or {}).get(SPAWN_NAME)
+	if sp.get("skipped") or not row:
+		return None, sp.get("skipped") or "not measured"
+	return row["vs_posix"], None
 
 
 def _persisted_ends(res):
@@ -61,6 +72,7 @@ def goals(res):
 		"rss_vs_bwrap": (_ratio(kb("nscell cold"), kb("bwrap")), mem.get("skipped")),
 		"warm_flat": (p_last and _ratio(p_last.get("nscell warm"), p_first.get("nscell warm")), p_why),
 		"unshare_flat": (p_last and _ratio(p_last.get("unshare -m"), p_first.get("unshare -m")), p_why),
+		"spawn_vs_posix": _spawn_ratio(res),
 	}
 	for key, desc, limit in GOALS:
 		value, why = values[key]
@@ -153,6 +165,7 @@ def markdown(res, readme=False):
 	elif conc.get("skipped"):
 		lines += ["Concurrent launches: %s." % _skip(conc["skipped"]), ""]
 	lines += _persisted_md(res.get("persisted") or {})
+	lines += _spawn_md(res.get("spawn") or {})
 	prof = res.get("profile") or {}
 	if readme and prof and not prof.get("skipped"):
 		lines += ["System calls of one launch by kind: [latest.md](latest.md).", ""]
@@ -237,6 +250,30 @@ def _persisted_md(pers):
 							     " (stopped there; the bench killed the rest)"
 							     if down["timed_out"] else "", len(down["left"]) or "none"))
 	return lines + ["- " + n for n in notes] + [""]
+
+
+def _spawn_md(sp):
+	if sp.get("skipped"):
+		return ["libnscell spawn: %s." % _skip(sp["skipped"]), ""]
+	modes = sp.get("modes") or {}
+	if not modes:
+		return []
+	names = list(next(iter(modes.values())))
+	lines = ["**libnscell** (`/bin/true` started and waited for, median µs of %d runs × %d rounds; "
+		 "each run's ratio to posix_spawn)" % (sp["runs_each"], sp["rounds"]), "",
+		 "| launcher | " + " | ".join("%s µs | × posix_spawn" % m for m in modes) + " |",
+		 "|---|" + "---:|---:|" * len(modes)]
+	for n in names:
+		cells = []
+		for m in modes.values():
+			row = m.get(n) or {}
+			cells += [_fmt(row.get("median_us"), 0), "%s (%s)" % (_fmt(row.get("vs_posix")), ", ".join(
+				_fmt(x) for x in row.get("vs_posix_runs", [])))]
+		lines.append("| %s | " % n + " | ".join(cells) + " |")
+	lines.append("")
+	if sp.get("pinned_skipped"):
+		lines += ["Pinned: SKIP, %s." % sp["pinned_skipped"], ""]
+	return lines
 
 
 def write(res, outdir):

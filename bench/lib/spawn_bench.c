@@ -3,17 +3,20 @@
  * shim warm (`nscell-shim -p`), each timed from the call to waitpid's
  * return, in interleaved rounds.
  *
- *   spawn-bench -u USER [-x SHIM] [-C CONF] [-n ROUNDS] [-w WARMUP] [-- CMD ARGS]
+ *   spawn-bench -u USER [-x SHIM] [-C CONF] [-n ROUNDS] [-w WARMUP] [-J] [-- CMD ARGS]
  *
  * CMD defaults to /bin/true.  Run as root (or as USER for itself, with
  * NSCELL_STATE_DIR as for the shim).  The first nscell_spawn() builds
  * the sandbox (NSCELL_SPAWN_PERSIST); the warm-up rounds are not
  * counted.  Prints one line per launcher: median, p10 and p90 in
- * microseconds and the median as a multiple of posix_spawn's. */
+ * microseconds and the median as a multiple of posix_spawn's; -J: one
+ * JSON object instead ({"rounds": N, "launchers": {NAME: {"median_us",
+ * "p10_us", "p90_us", "vs_posix"}}}), for bench/run --spawn. */
 #include <errno.h>
 #include <getopt.h>
 #include <nscell.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,19 +109,21 @@ int main(int argc, char **argv)
 	struct bench b;
 	const char *shim = NSCELL_BINDIR "/nscell-shim", *user = NULL, *conf = NULL;
 	int rounds = 300, warmup = 20, c;
+	bool json = false;
 	nscell_spawn_opts_init(&b.o);
-	while ((c = getopt(argc, argv, "+u:x:C:n:w:")) != -1) {
+	while ((c = getopt(argc, argv, "+u:x:C:n:w:J")) != -1) {
 		switch (c) {
 		case 'u': user = optarg; break;
 		case 'x': shim = optarg; break;
 		case 'C': conf = optarg; break;
 		case 'n': rounds = atoi(optarg); break;
 		case 'w': warmup = atoi(optarg); break;
+		case 'J': json = true; break;
 		default: return 2;
 		}
 	}
 	if (!user || rounds < 1 || warmup < 1) {
-		fprintf(stderr, "usage: spawn-bench -u USER [-x SHIM] [-C CONF] [-n ROUNDS] [-w WARMUP] [-- CMD]\n");
+		fprintf(stderr, "usage: spawn-bench -u USER [-x SHIM] [-C CONF] [-n ROUNDS] [-w WARMUP] [-J] [-- CMD]\n");
 		return 2;
 	}
 	b.cmd = optind < argc ? argv + optind : true_argv;
@@ -138,14 +143,24 @@ int main(int argc, char **argv)
 			if (i >= 0)
 				t[k][i] = ns;
 		}
+	for (int k = 0; k < NKINDS; k++)
+		qsort(t[k], (size_t)rounds, sizeof *t[k], cmp_u64);
+	if (json) {
+		printf("{\"rounds\": %d, \"warmup\": %d, \"command\": \"%s\", \"launchers\": {", rounds,
+		       warmup, b.cmd[0]);
+		for (int k = 0; k < NKINDS; k++)
+			printf("%s\"%s\": {\"median_us\": %.1f, \"p10_us\": %.1f, \"p90_us\": %.1f, "
+			       "\"vs_posix\": %.3f}", k ? ", " : "", names[k], at(t[k], rounds, 0.5),
+			       at(t[k], rounds, 0.1), at(t[k], rounds, 0.9),
+			       at(t[k], rounds, 0.5) / at(t[0], rounds, 0.5));
+		printf("}}\n");
+		return 0;
+	}
 	printf("%d rounds (+%d warm-up) of %s, microseconds\n", rounds, warmup, b.cmd[0]);
 	printf("%-30s %10s %10s %10s %8s\n", "launcher", "median", "p10", "p90", "x posix");
-	qsort(t[0], (size_t)rounds, sizeof *t[0], cmp_u64);
-	for (int k = 0; k < NKINDS; k++) {
-		qsort(t[k], (size_t)rounds, sizeof *t[k], cmp_u64);
+	for (int k = 0; k < NKINDS; k++)
 		printf("%-30s %10.1f %10.1f %10.1f %8.2f\n", names[k], at(t[k], rounds, 0.5),
 		       at(t[k], rounds, 0.1), at(t[k], rounds, 0.9),
 		       at(t[k], rounds, 0.5) / at(t[0], rounds, 0.5));
-	}
 	return 0;
 }
