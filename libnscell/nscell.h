@@ -59,8 +59,26 @@
  * before returning); as root it enters the sandbox's pid namespace for
  * its children only for the fork and returns to its own (setns on the
  * calling thread, before any other thread could notice: it is the
- * thread's own).  Left behind: the boot id, cached once.  Memory:
- * nothing (the state is read afresh each call; no context to free).
+ * thread's own).  Left behind: the boot id, cached once, and the cache
+ * below (nscell_spawn_cache_clear frees it).
+ *
+ * The cache.  Between calls the process keeps the loaded nscell.conf and
+ * the users looked up with it (at most 64 per nscell.conf), so that a
+ * call does not parse them again.  Every call stats nscell.conf,
+ * /etc/passwd, /etc/group and /etc/nsswitch.conf (device, inode, size,
+ * mtime, ctime, or the error): when any of them differs from when the
+ * cache was filled, or the call names another nscell.conf, everything is
+ * read afresh.  Only users that come from /etc/passwd and /etc/group
+ * (user_database files, or auto with nsswitch.conf answering from them)
+ * are kept: a user from another NSS source (LDAP, sssd) is looked up on
+ * every call, as its changes cannot be seen by stat.  The sandbox's state
+ * (its record, keeper, ~/.nscell_reload, the templates' and bound files)
+ * is checked on every call as before.  NSCELL_SPAWN_NO_CACHE reads
+ * everything afresh and keeps nothing.  The cache is shared by the
+ * process's threads under a mutex (held for the stats and a copy, not
+ * for a lookup or the spawn); a fork()ed child of a threaded caller must
+ * not call nscell_spawn() (as with any lock, it may be held by a thread
+ * the child does not have).
  *
  * The child.  0, 1 and 2 are the caller's, or stdio[i] when that is not
  * -1 (dup2 onto i, in the order 0, 1, 2); they must be open in the
@@ -105,6 +123,7 @@ extern "C" {
 #define NSCELL_SPAWN_NO_PERSIST 0x2u /* a sandbox of its own (via nscell-shim -P) */
 #define NSCELL_SPAWN_CGROUP 0x4u     /* the user's cgroup with nscell.conf's limits (-c) */
 #define NSCELL_SPAWN_VERBOSE 0x8u    /* each step on the caller's stderr (-v) */
+#define NSCELL_SPAWN_NO_CACHE 0x10u  /* nscell.conf and the user read afresh, nothing kept */
 
 struct nscell_spawn_opts {
 	const char *user;     /* the sandbox user; NULL: yourself (root: nobody) */
@@ -132,6 +151,10 @@ void nscell_spawn_opts_init(struct nscell_spawn_opts *o);
 
 /* See above.  err may not be NULL. */
 pid_t nscell_spawn(const struct nscell_spawn_opts *o, struct nscell_spawn_error *err);
+
+/* Free what nscell_spawn() keeps between calls (see "The cache"); the next
+ * call reads nscell.conf and the user afresh.  Safe at any time. */
+void nscell_spawn_cache_clear(void);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "libnscell/cache.h"
 #include "libnscell/internal.h"
 #include "translate/load.h"
 
@@ -108,7 +109,7 @@ static int check_request(const struct nscell_spawn_opts *o, nscell_error_t *err)
 		return nscell_error_set(err, EINVAL, "NSCELL_SPAWN_PERSIST and NSCELL_SPAWN_NO_PERSIST "
 					"together");
 	if (o->flags & ~(NSCELL_SPAWN_PERSIST | NSCELL_SPAWN_NO_PERSIST | NSCELL_SPAWN_CGROUP |
-			 NSCELL_SPAWN_VERBOSE))
+			 NSCELL_SPAWN_VERBOSE | NSCELL_SPAWN_NO_CACHE))
 		return nscell_error_set(err, EINVAL, "flags 0x%x: unknown bits", o->flags);
 	/* as nscell-shim: a setuid caller would let anyone pick users */
 	if (getauxval(AT_SECURE) || getuid() != geteuid() || getgid() != getegid())
@@ -120,10 +121,29 @@ static int check_request(const struct nscell_spawn_opts *o, nscell_error_t *err)
 struct spawn {
 	struct shim s;
 	struct plan plan;
-	struct nscell_conf conf;
+	struct nscell_conf own_conf; /* without the cache */
+	struct nscell_conf *conf;    /* own_conf, or the cache's (read only) */
+	struct spawn_cache_ref cache;
 	struct diags d;
 	struct load_opts lo;
 };
+
+/* plan_load, with nscell.conf and the user from the cache when it has them
+ * (cache.c), and the user kept there after a lookup */
+static int load(const struct nscell_spawn_opts *o, struct spawn *sp, nscell_error_t *err)
+{
+	const struct nscell_conf *cached = NULL;
+	if (!(o->flags & NSCELL_SPAWN_NO_CACHE))
+		cached = spawn_cache_conf(o->conf, &sp->cache);
+	/* the cache's conf is loaded: plan_load_base only reads it */
+	sp->conf = cached ? (struct nscell_conf *)cached : &sp->own_conf;
+	sp->lo.identity = cached ? spawn_cache_identity(&sp->cache, o->user) : NULL;
+	if (plan_load_base(&sp->plan, sp->conf, &sp->lo, &sp->d, err) < 0)
+		return -1;
+	if (cached && !sp->lo.identity)
+		spawn_cache_keep_identity(&sp->cache, o->user, &sp->plan.id);
+	return plan_load_process(&sp->plan, sp->conf, &sp->lo, err);
+}
 
 static pid_t join_or_shim(const struct nscell_spawn_opts *o, struct spawn *sp, nscell_error_t *err)
 {
@@ -133,14 +153,14 @@ static pid_t join_or_shim(const struct nscell_spawn_opts *o, struct spawn *sp, n
 	sp->lo = (struct load_opts){ .conf_path = o->conf, .vhost = o->vhost, .user = o->user,
 				     .argv = o->argv, .env = o->envp ? o->envp : no_env, .cwd = o->cwd,
 				     .rootless = s->rootless, .no_templates = true };
-	if (plan_load(&sp->plan, &sp->conf, &sp->lo, &sp->d, err) < 0)
+	if (load(o, sp, err) < 0)
 		return -1;
 	if (s->rootless && sp->plan.id.uid != geteuid())
 		return nscell_error_set(err, EPERM, "user '%s': an unprivileged caller can only spawn "
 					"for itself", sp->plan.id.user);
 	if (sp->plan.sandbox_off)
 		return spawn_via_shim(o, s, (o->flags & NSCELL_SPAWN_PERSIST) ? "-p" : "-P", err);
-	if (shim_persist(s, &sp->conf, &sp->lo, &sp->d, false, err) == 0)
+	if (shim_persist(s, sp->conf, &sp->lo, &sp->d, false, err) == 0)
 		return s->spawned;
 	if (!s->cold || !(o->flags & NSCELL_SPAWN_PERSIST)) {
 		size_t n = strlen(err->msg);
@@ -181,7 +201,8 @@ pid_t nscell_spawn(const struct nscell_spawn_opts *o, struct nscell_spawn_error 
 	nscell_error_t err = { 0 };
 	sigset_t all, mask;
 	memset(&sp, 0, sizeof sp);
-	conf_init(&sp.conf);
+	conf_init(&sp.own_conf);
+	plan_init(&sp.plan);
 	diags_init(&sp.d);
 	/* nothing of the caller's may run in the child before it execs */
 	sigfillset(&all);
@@ -190,7 +211,8 @@ pid_t nscell_spawn(const struct nscell_spawn_opts *o, struct nscell_spawn_error 
 	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 	free(sp.s.keep_fds);
 	plan_free(&sp.plan);
-	conf_free(&sp.conf);
+	conf_free(&sp.own_conf);
+	spawn_cache_release(&sp.cache);
 	diags_free(&sp.d);
 	if (pid < 0) {
 		if (!err.msg[0])
@@ -203,4 +225,9 @@ pid_t nscell_spawn(const struct nscell_spawn_opts *o, struct nscell_spawn_error 
 	out->errnum = 0;
 	out->msg[0] = '\0';
 	return pid;
+}
+
+void nscell_spawn_cache_clear(void)
+{
+	spawn_cache_clear();
 }

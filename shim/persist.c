@@ -143,27 +143,43 @@ static void sandbox_hash(struct persist *c)
  * removes a symlink itself) as the user, so that nothing the user could
  * not remove is; true when one was there.  warm_only (libnscell): only
  * looked at, the build (nscell-shim -p) removes it. */
-static bool reload_requested(struct persist *c)
+static bool reload_files(struct persist *c, bool remove)
 {
 	static const char *const names[] = { ".nscell_reload", ".lsns_reload" };
 	struct shim *s = c->s;
-	nscell_error_t e;
 	bool found = false;
-	if (!s->rootless && creds_fs_as_user(s, &e) < 0)
-		return false;
 	int home = open(s->plan->id.home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	for (size_t i = 0; home >= 0 && i < sizeof names / sizeof *names; i++)
-		if (s->warm_only ? fstatat(home, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 :
-				   unlinkat(home, names[i], 0) == 0) {
-			shim_log(s, NULL, "~/%s was there (removed): the user asks for a new sandbox",
-				 names[i]);
+		if (remove ? unlinkat(home, names[i], 0) == 0 :
+			     fstatat(home, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (remove)
+				shim_log(s, NULL, "~/%s was there (removed): the user asks for a new "
+					 "sandbox", names[i]);
 			found = true;
 		}
 	if (home >= 0)
 		close(home);
-	if (!s->rootless)
-		creds_fs_restore();
+	return found;
+}
+
+static bool reload_requested(struct persist *c)
+{
+	struct shim *s = c->s;
+	nscell_error_t e;
+	if (s->rootless)
+		return reload_files(c, !s->warm_only);
+	/* a look with our own ids first, which follows and changes nothing:
+	 * none there (the usual case), none the user could remove or see */
+	if (!reload_files(c, false))
+		return false;
+	if (creds_fs_as_user(s, &e) < 0)
+		return false;
+	bool found = reload_files(c, !s->warm_only);
+	creds_fs_restore();
+	if (found && s->warm_only)
+		shim_log(s, NULL, "~/.nscell_reload or ~/.lsns_reload is there: the user asks for a "
+			 "new sandbox");
 	return found;
 }
 

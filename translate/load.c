@@ -3,6 +3,7 @@
  * resolve, process, cgroup limits. */
 #include "load.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,10 +215,27 @@ static int load_process(struct plan *p, const struct load_opts *o, nscell_error_
 	return 0;
 }
 
-int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
-	      struct diags *d, nscell_error_t *err)
+static int identity_copy(struct plan_identity *to, const struct plan_identity *from,
+			 nscell_error_t *err)
 {
-	plan_init(p);
+	*to = *from;
+	to->user = strdup(from->user);
+	to->group = strdup(from->group);
+	to->home = strdup(from->home);
+	to->shell = strdup(from->shell);
+	to->groups = malloc((from->ngroups ? from->ngroups : 1) * sizeof *to->groups);
+	if (!to->user || !to->group || !to->home || !to->shell || !to->groups) {
+		identity_free(to);
+		return nscell_error_set(err, ENOMEM, "user '%s': out of memory", from->user);
+	}
+	if (from->ngroups)
+		memcpy(to->groups, from->groups, from->ngroups * sizeof *to->groups);
+	return 0;
+}
+
+int plan_load_base(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
+		   struct diags *d, nscell_error_t *err)
+{
 	if (!conf->loaded && conf_load(conf, o->conf_path, o->conf_path != NULL, d) < 0)
 		return summarise(d, err, "nscell.conf");
 	if (conf->file && !plan_intern_file(p, conf->file))
@@ -235,15 +253,25 @@ int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *
 		if (!(p->vhost = strdup(o->vhost)))
 			return nscell_error_set(err, 0, "out of memory");
 	}
-	identity_set_database(conf->user_database);
-	const char *user = o->user ? o->user : identity_default_user();
-	if (identity_lookup(&p->id, user, err) < 0)
-		return -1;
+	if (o->identity) {
+		if (identity_copy(&p->id, o->identity, err) < 0)
+			return -1;
+	} else {
+		identity_set_database(conf->user_database);
+		const char *user = o->user ? o->user : identity_default_user();
+		if (identity_lookup(&p->id, user, err) < 0)
+			return -1;
+	}
 
 	p->sandbox_off = vh && vh->mode == CONF_VHOST_OFF;
 	if (!p->sandbox_off && !o->no_templates && load_templates(p, conf, vh, o, d) < 0)
 		return summarise(d, err, "templates");
+	return 0;
+}
 
+int plan_load_process(struct plan *p, const struct nscell_conf *conf, const struct load_opts *o,
+		      nscell_error_t *err)
+{
 	if (load_process(p, o, err) < 0)
 		return -1;
 	p->cgroup = conf->cgroup;
@@ -252,4 +280,13 @@ int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *
 		return nscell_error_set(err, 0, "out of memory");
 	p->rootless = o->rootless;
 	return 0;
+}
+
+int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
+	      struct diags *d, nscell_error_t *err)
+{
+	plan_init(p);
+	if (plan_load_base(p, conf, o, d, err) < 0)
+		return -1;
+	return plan_load_process(p, conf, o, err);
 }

@@ -23,6 +23,8 @@ struct load_opts {
 	bool check_sources;      /* stat sources (true for run/translate/export) */
 	bool no_templates;       /* conf, vhost, user, process, cgroup only: no template is
 				    read (a persisted sandbox's warm launch) */
+	const struct plan_identity *identity; /* the user, looked up before (libnscell's
+						 cache): copied, o->user is not looked up */
 };
 
 /* Everything from reading nscell.conf to plan_sort.  Template problems are
@@ -38,6 +40,18 @@ struct load_opts {
  * p->files lists nscell.conf (when one was read), then each template. */
 int plan_load(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
 	      struct diags *d, nscell_error_t *err);
+
+/* plan_load in two steps, for a caller that keeps what the first needs
+ * between calls (libnscell): plan_load_base reads nscell.conf (unless
+ * conf is loaded), finds the vhost, the user (or copies o->identity) and
+ * the templates, none of which depends on argv, env or cwd;
+ * plan_load_process adds the process (argv, env, cwd), the cgroup limits
+ * and rootless.  p must be plan_init'ed before plan_load_base; plan_load
+ * is plan_init, then both. */
+int plan_load_base(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
+		   struct diags *d, nscell_error_t *err);
+int plan_load_process(struct plan *p, const struct nscell_conf *conf, const struct load_opts *o,
+		      nscell_error_t *err);
 
 /* The environment of the sandboxed command: base (or PATH only) with HOME,
  * USER, LOGNAME and SHELL set for the user. */

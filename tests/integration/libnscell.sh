@@ -37,9 +37,33 @@ cleanup() {
 		[ -n "$k" ] && [ "$(cat /proc/"$k"/comm 2>/dev/null)" = nscell-keeper ] && kill -9 "$k"
 	done
 	rm -f "$H/.nscell_reload"
+	[ "$(getent passwd $U | cut -d: -f7)" = /bin/sh ] || usermod -s /bin/sh $U
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
+
+# ---- the installed archive: the public API only, linked as pkg-config says
+LIB="$BUILDDIR/libnscell.a"
+if ! command -v nm >/dev/null || ! command -v pkg-config >/dev/null || ! command -v cc >/dev/null; then
+	skip "libnscell.a's symbols: needs nm, pkg-config and cc"
+else
+	syms=$(nm -g --defined-only "$LIB" | awk 'NF == 3 { print $3 }' | sort | tr '\n' ' ')
+	[ -n "$syms" ] && ! tr ' ' '\n' <<<"$syms" | grep -v '^$' | grep -qv '^nscell_spawn' &&
+		ok "libnscell.a defines only nscell_spawn* globally: $syms" || { fail "libnscell.a's globals"; diag "$syms"; }
+	pc=$(PKG_CONFIG_PATH="$BUILDDIR/libnscell" pkg-config --define-variable=libdir="$BUILDDIR" \
+		--define-variable=includedir="$SRCDIR/libnscell" --cflags --libs nscell)
+	# a sanitizer build's archive needs the sanitizers' runtime
+	san=$(nm -u "$LIB" | grep -q __asan_ && echo -fsanitize=address,undefined)
+	printf '#include <nscell.h>\nint main(void) { struct nscell_spawn_opts o; nscell_spawn_opts_init(&o);\n%s\n%s }\n' \
+		'nscell_spawn_cache_clear();' 'return o.stdio[2] == -1 ? 0 : 1;' >"$SCRATCH/pc.c"
+	out=$(cc $san -o "$SCRATCH/pc" "$SCRATCH/pc.c" $pc 2>&1) && "$SCRATCH/pc" &&
+		ok "a program built with pkg-config --cflags --libs nscell links and runs" ||
+		{ fail "pkg-config link"; diag "$pc" "$out"; }
+	printf '#include <nscell.h>\nint plan_load(void);\nint main(void) { return plan_load(); }\n' >"$SCRATCH/in.c"
+	out=$(cc $san -o "$SCRATCH/in" "$SCRATCH/in.c" $pc 2>&1)
+	[ $? != 0 ] && contains "an internal function (plan_load) cannot be linked against" "$out" "plan_load" ||
+		{ fail "plan_load linked from libnscell.a"; diag "$out"; }
+fi
 
 host_before=$(host_mounts)
 keeper() { sed -n 's/^keeper=//p' "$ST/$UID1/state" 2>/dev/null; }
@@ -116,6 +140,29 @@ out=$(sp -u $U -n 30 -- /bin/true)
 [ "$(grep -c '^exit 0$' <<<"$out")" = 30 ] && contains "30 spawns in a row: all exit 0, caller unchanged" \
 	"$out" "caller unchanged" || { fail "30 spawns"; diag "$(tail -3 <<<"$out")"; }
 [ "$(keeper)" = "$k" ] && ok "every spawn joined the same keeper" || fail "keeper changed"
+
+# ---- the cache between calls: nscell.conf and the user read again once changed
+# (vhost c.test's sandbox built with c.conf; the second call's c.conf has no
+# such vhost: read again, "unknown vhost"; a stale conf would say ESTALE)
+printf '[vhost c.test]\nmode = on\n' >"$SCRATCH/c.conf"
+timeout 30 "$NSCELL_SHIM" -p -C "$SCRATCH/c.conf" -u $U -s c.test -- /bin/true
+out=$(sp -u $U -C "$SCRATCH/c.conf" -s c.test -n 3 -E "printf '[vhost d.test]\nmode = on\n' >'$SCRATCH/c.conf'" \
+	-- /bin/true); rc=$?
+[ $rc = 3 ] && [ "$(grep -c '^exit 0$' <<<"$out")" = 1 ] &&
+	contains "cache: nscell.conf changed between two calls is read again" "$out" "unknown vhost 'c.test'" ||
+	{ fail "cache: conf change: exit $rc"; diag "$out"; }
+out=$(sp -u $U -n 3 -E "true" -- /bin/sh -c 'echo "SHELL=$SHELL"')
+[ "$(grep -c '^SHELL=/bin/sh$' <<<"$out")" = 3 ] && contains "cache: 3 calls, nothing changed: the same user" \
+	"$out" "caller unchanged" || { fail "cache: 3 calls"; diag "$out"; }
+out=$(sp -u $U -n 2 -E "usermod -s /bin/bash $U" -- /bin/sh -c 'echo "SHELL=$SHELL"'); rc=$?
+usermod -s /bin/sh $U
+[ $rc = 3 ] && has_line "cache: the first call, the old shell" "$out" "SHELL=/bin/sh" &&
+	contains "cache: a changed passwd entry is read again (the sandbox is out of date)" "$out" "error ESTALE" ||
+	{ fail "cache: passwd change: exit $rc"; diag "$out"; }
+out=$(sp -u $U -N -n 2 -- /bin/true)
+[ "$(grep -c '^exit 0$' <<<"$out")" = 2 ] && ok "NSCELL_SPAWN_NO_CACHE: spawns as before" ||
+	{ fail "NO_CACHE"; diag "$out"; }
+[ "$(keeper)" = "$k" ] && ok "the old shell back: the same keeper joined" || fail "keeper changed after the cache tests"
 
 # ---- out of date: refused without PERSIST (the reload request stays), rebuilt with it
 as_user $U touch "$H/.nscell_reload"

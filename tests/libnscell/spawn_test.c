@@ -2,11 +2,12 @@
  * the library and its header as an embedding server would be.
  *
  *   spawn_test [-u USER] [-s VHOST] [-C CONF] [-d DIR] [-x SHIM] [-p|-P] [-v]
- *              [-O FD]... [-k FD]... [-o FILE] [-n COUNT] -- CMD ARGS
+ *              [-O FD]... [-k FD]... [-o FILE] [-n COUNT] [-E SHELLCMD] [-N] -- CMD ARGS
  *
  * -O FD opens /dev/null on FD (inheritable), -k FD keeps FD, -o FILE is
  * the child's stdout (stdio[1]), -n spawns COUNT times one after the
- * other.  Each spawn: "pid N" then, after waitpid, "exit N" or "signal N"
+ * other, -E runs SHELLCMD (sh -c) between two spawns (a change the next
+ * spawn must see), -N sets NSCELL_SPAWN_NO_CACHE.  Each spawn: "pid N" then, after waitpid, "exit N" or "signal N"
  * on stderr; a failed spawn prints "error ERRNAME: MESSAGE" and the
  * program exits 3.  At the end "caller unchanged" when nothing of the
  * caller's differs from before (signal mask and dispositions, umask,
@@ -112,11 +113,12 @@ int main(int argc, char **argv)
 {
 	struct nscell_spawn_opts o;
 	int keep[MAX_FDS], nkeep = 0, count = 1, c, out = -1;
+	const char *between = NULL;
 	nscell_spawn_opts_init(&o);
 	/* a caller with a handler of its own: it must not reach the child */
 	signal(SIGUSR1, on_usr1);
 	signal(SIGPIPE, SIG_IGN);
-	while ((c = getopt(argc, argv, "+u:s:C:d:x:pPvO:k:o:n:")) != -1) {
+	while ((c = getopt(argc, argv, "+u:s:C:d:x:pPvO:k:o:n:E:N")) != -1) {
 		switch (c) {
 		case 'u': o.user = optarg; break;
 		case 's': o.vhost = optarg; break;
@@ -137,6 +139,8 @@ int main(int argc, char **argv)
 			o.stdio[1] = out;
 			break;
 		case 'n': count = atoi(optarg); break;
+		case 'E': between = optarg; break;
+		case 'N': o.flags |= NSCELL_SPAWN_NO_CACHE; break;
 		default: return 2;
 		}
 	}
@@ -149,9 +153,14 @@ int main(int argc, char **argv)
 	o.nkeep_fds = (size_t)nkeep;
 	struct caller_state before, after;
 	snapshot(&before);
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
+		if (i && between && system(between) != 0) {
+			fprintf(stderr, "-E %s: failed\n", between);
+			return 2;
+		}
 		if (spawn_and_wait(&o) < 0)
 			return 3;
+	}
 	snapshot(&after);
 	const char *what = compare(&before, &after);
 	fprintf(stderr, what ? "caller changed: %s\n" : "caller unchanged\n", what);
