@@ -145,8 +145,12 @@ static int read_stage(struct reader *r, yajl_val v, const char *stage, const cha
 
 int rd_hooks(struct reader *r, yajl_val v)
 {
+	static const char *const oci_stages[] = { "prestart", "createRuntime", "createContainer",
+						  "startContainer", "poststart", "poststop", NULL };
 	if (rd_object(r, v, "hooks", false) <= 0)
 		return v ? -1 : 0;
+	if (r->any_hooks)
+		return rd_check_keys(r, v, "hooks", oci_stages);
 	char f[64];
 	for (size_t i = 0; i < v->u.object.len; i++) {
 		size_t j = 0;

@@ -521,11 +521,29 @@ int oci_config_read_file(struct plan *p, const char *path, nscell_error_t *err)
 	return rc;
 }
 
+static int read_file(struct reader *r, const char *path);
+
 int oci_config_read_file_hooks(struct plan *p, const char *path, struct oci_hooks *h,
 			       nscell_error_t *err)
 {
 	struct reader r = { .p = p, .name = path, .err = err, .bundle_fd = -1, .hooks = h };
 	memset(h, 0, sizeof *h);
+	return read_file(&r, path);
+}
+
+int oci_config_read_file_any_hooks(struct plan *p, const char *path, nscell_error_t *err)
+{
+	struct oci_hooks h = { 0 };
+	struct reader r = { .p = p, .name = path, .err = err, .bundle_fd = -1, .hooks = &h,
+			    .any_hooks = true };
+	int rc = read_file(&r, path);
+	oci_hooks_free(&h);
+	return rc;
+}
+
+static int read_file(struct reader *r, const char *path)
+{
+	nscell_error_t *err = r->err;
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0)
@@ -539,7 +557,7 @@ int oci_config_read_file_hooks(struct plan *p, const char *path, struct oci_hook
 	_cleanup_free_ char *buf = malloc(st.st_size + 1);
 	size_t len = 0;
 	if (!buf)
-		return rd_oom(&r);
+		return rd_oom(r);
 	for (;;) {
 		ssize_t k = read(fd, buf + len, st.st_size + 1 - len);
 		if (k < 0 && errno == EINTR)
@@ -554,13 +572,13 @@ int oci_config_read_file_hooks(struct plan *p, const char *path, struct oci_hook
 	}
 	_cleanup_free_ char *dir = strdup(path);
 	if (!dir)
-		return rd_oom(&r);
+		return rd_oom(r);
 	char *slash = strrchr(dir, '/');
 	if (slash == dir)
 		dir[1] = '\0';
 	else if (slash)
 		*slash = '\0';
 	_cleanup_close_ int bfd = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	r.bundle_fd = bfd;
-	return read_buffer(&r, buf, len);
+	r->bundle_fd = bfd;
+	return read_buffer(r, buf, len);
 }

@@ -24,6 +24,7 @@ struct reader {
 	const char *ann_tmp; /* org.nscell.tmp, in the tree */
 	const char *ann_uid;
 	struct oci_hooks *hooks; /* filled by rd_hooks and the origin annotations */
+	bool any_hooks;      /* hooks of every OCI stage pass, unread (a runtime reads them) */
 };
 
 /* "NAME: FIELD: message"; returns -1 */

@@ -4,13 +4,20 @@
  * into a plan, and the plan through the same executor as a template's:
  * the bundle's rootfs is bound as the new root (rootfs.c), the config's
  * mounts on top, then pivot, credentials and exec.  What the reader
- * does not know is an error naming the field; so are hooks, which this
- * slice does not run (export with --no-hooks).
+ * does not know is an error naming the field.
+ *
+ * Hooks run in the runtime spec's order (shim/runtime_hooks.c): the
+ * sandbox is built and its command waits (shim_bundle_wait_go); prestart
+ * and createRuntime run with its pid; then the command is let go and
+ * poststart runs; poststop once it has exited, or after a failed
+ * createRuntime, which kills the sandbox first.
  *
  * Only nscell-shim has this file (not libnscell.a): it is the one place
  * the shim touches JSON, and only for `run`; the template hot path never
  * calls into it. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,6 +28,7 @@
 
 #include "oci/oci.h"
 #include "shim/bundle.h"
+#include "shim/runtime.h"
 
 #define MAX_PRESERVE_FDS 256
 
@@ -30,7 +38,8 @@ static const char run_usage[] =
 	"Run the OCI bundle in DIR (default: the current directory) in the foreground,\n"
 	"as `runc run -b DIR ID` does: DIR/config.json (as `nscell export` writes it) is\n"
 	"read into a plan and built by the shim.  A field nscell does not support is an\n"
-	"error naming it; bundles with hooks are refused (export with --no-hooks).\n"
+	"error naming it.  The config's prestart, createRuntime, poststart and poststop\n"
+	"hooks run in the runtime spec's order.\n"
 	"  -b, --bundle DIR     the bundle directory\n"
 	"  --preserve-fds N     pass fds 3 .. 3+N-1 on to the process\n"
 	"  -v                   print each step on stderr\n"
@@ -43,6 +52,13 @@ struct run_options {
 	int preserve;
 	bool verbose;
 };
+
+/* runc's rule: the ID names a directory of its state */
+bool rt_id_valid(const char *id)
+{
+	return *id && !strchr(id, '/') && strcmp(id, ".") != 0 && strcmp(id, "..") != 0 &&
+	       strlen(id) <= 1024;
+}
 
 static int parse_run(int argc, char **argv, struct run_options *o, nscell_error_t *err)
 {
@@ -86,9 +102,7 @@ static int parse_run(int argc, char **argv, struct run_options *o, nscell_error_
 		return nscell_error_set(err, 0, "run: expected one container ID after the options "
 					"(see run --help)");
 	o->id = argv[optind];
-	/* runc's rule: the ID names a directory of its state */
-	if (!*o->id || strchr(o->id, '/') || strcmp(o->id, ".") == 0 || strcmp(o->id, "..") == 0 ||
-	    strlen(o->id) > 1024)
+	if (!rt_id_valid(o->id))
 		return nscell_error_set(err, 0, "run: '%s' is not a container ID (no '/', not "
 					"empty, not . or ..)", o->id);
 	return 0;
@@ -147,27 +161,116 @@ static int identity_defaults(struct plan *p, nscell_error_t *err)
 	return 0;
 }
 
-static int load_bundle(struct plan *p, const char *bundle, nscell_error_t *err)
+int shim_bundle_load(struct shim *s, const char *bundle, char **abs_dir, nscell_error_t *err)
 {
 	char dir[PATH_MAX];
+	struct plan *p = s->plan;
+	*abs_dir = NULL;
 	if (!realpath(bundle, dir))
 		return nscell_error_errno(err, errno, "bundle %s", bundle);
 	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
 	if (!config)
 		return -1;
-	struct oci_hooks hooks;
 	plan_init(p);
-	int rc = oci_config_read_file_hooks(p, config, &hooks, err);
-	bool has_hooks = hooks.bin != NULL;
-	oci_hooks_free(&hooks);
-	if (rc < 0)
+	/* hooks are read (and run) by runtime_hooks.c */
+	if (oci_config_read_file_any_hooks(p, config, err) < 0)
 		return -1;
-	if (has_hooks)
-		return nscell_error_set(err, 0, "%s: hooks: not run by nscell-shim yet (export with "
-					"--no-hooks, or run the bundle with runc)", config);
 	if (!p->rootfs)
 		return nscell_error_set(err, 0, "%s: root.path: missing", config);
-	return resolve_paths(p, dir, err) < 0 ? -1 : identity_defaults(p, err);
+	if (resolve_paths(p, dir, err) < 0 || identity_defaults(p, err) < 0)
+		return -1;
+	if (!(*abs_dir = strdup(dir)))
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+int shim_bundle_prepare(struct shim *s, const char *bundle, int preserve, nscell_error_t *err)
+{
+	struct plan *p = s->plan;
+	s->rootless = geteuid() != 0;
+	if (s->rootless && (!p->rootless || p->id.uid != geteuid()))
+		return nscell_error_set(err, EPERM, "bundle %s: an unprivileged caller runs only "
+					"a rootless bundle made for itself (nscell export "
+					"--rootless as uid %u)", bundle, (unsigned)geteuid());
+	/* the config's umask: 0022, runc's (the reader accepts no other) */
+	umask(0);
+	s->umask = 022;
+	int keep[MAX_PRESERVE_FDS];
+	for (int i = 0; i < preserve; i++)
+		keep[i] = 3 + i;
+	return fds_setup(s, keep, (size_t)preserve, err);
+}
+
+int shim_bundle_wait_go(struct shim *s, nscell_error_t *err)
+{
+	struct go_fds *g = s->before_exec_ctx;
+	if (g->other >= 0)
+		close(g->other);
+	/* the error pipe's EOF: the host side's launch returns, built */
+	close(s->err_fd);
+	s->err_fd = -1;
+	/* a signal ends a command still waiting (kill before start) */
+	sigprocmask(SIG_SETMASK, &s->caller_mask, NULL);
+	char c;
+	ssize_t n;
+	while ((n = read(g->wait, &c, 1)) < 0 && errno == EINTR)
+		;
+	close(g->wait);
+	if (n != 1)
+		return nscell_error_set(err, EPIPE, "the runtime went away before the start");
+	return 0;
+}
+
+/* run -b with hooks: what the host side does around the launch */
+struct run_hooks {
+	struct rt_hooks hooks;
+	struct rt_state state;
+	struct go_fds go;
+	int release; /* the write end of go */
+};
+
+static int run_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
+{
+	struct run_hooks *r = s->after_spawn_ctx;
+	r->state.pid = pid;
+	r->state.status = "creating";
+	close(r->go.wait);
+	r->go.wait = -1;
+	if (rt_hooks_run(&r->hooks, RT_PRESTART, &r->state, false, err) < 0 ||
+	    rt_hooks_run(&r->hooks, RT_CREATE_RUNTIME, &r->state, false, err) < 0)
+		return -1;
+	r->state.status = "running";
+	if (shim_write_all(r->release, "1", 1) < 0)
+		return nscell_error_errno(err, errno, "start the container");
+	close(r->release);
+	r->release = -1;
+	return rt_hooks_run(&r->hooks, RT_POSTSTART, &r->state, true, err);
+}
+
+static int run_with_hooks(struct shim *s, struct run_hooks *r, nscell_error_t *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return nscell_error_errno(err, errno, "pipe");
+	r->go = (struct go_fds){ .wait = p[0], .other = p[1] };
+	r->release = p[1];
+	s->before_exec = shim_bundle_wait_go;
+	s->before_exec_ctx = &r->go;
+	s->after_spawn = run_after_spawn;
+	s->after_spawn_ctx = r;
+	int status = shim_launch(s, err);
+	if (r->go.wait >= 0)
+		close(r->go.wait);
+	if (r->release >= 0)
+		close(r->release);
+	/* after the container, or a failed createRuntime: not when the
+	 * sandbox was never there */
+	if (r->state.pid > 0) {
+		nscell_error_t e = { 0 };
+		r->state.status = "stopped";
+		rt_hooks_run(&r->hooks, RT_POSTSTOP, &r->state, true, &e);
+	}
+	return status;
 }
 
 int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
@@ -176,24 +279,22 @@ int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
 	if (parse_run(argc, argv, &o, err) < 0)
 		return -1;
 	s->verbose = s->verbose || o.verbose;
-	if (load_bundle(s->plan, o.bundle, err) < 0)
+	_cleanup_free_ char *dir = NULL;
+	if (shim_bundle_load(s, o.bundle, &dir, err) < 0)
 		return -1;
-	struct plan *p = s->plan;
-	s->rootless = geteuid() != 0;
-	if (s->rootless && (!p->rootless || p->id.uid != geteuid()))
-		return nscell_error_set(err, EPERM, "bundle %s: an unprivileged caller runs only "
-					"a rootless bundle made for itself (nscell export "
-					"--rootless as uid %u)", o.bundle, (unsigned)geteuid());
-	/* the config's umask: 0022, runc's (the reader accepts no other) */
-	s->umask = umask(0);
-	s->umask = 022;
-	int keep[MAX_PRESERVE_FDS];
-	for (int i = 0; i < o.preserve; i++)
-		keep[i] = 3 + i;
-	if (fds_setup(s, keep, (size_t)o.preserve, err) < 0)
+	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
+	struct run_hooks r = { .state = { .id = o.id, .bundle = dir }, .release = -1 };
+	if (!config || rt_hooks_read(config, &r.hooks, &r.state.annotations, err) < 0)
 		return -1;
-	shim_log(s, NULL, "bundle %s, container %s: uid %u gid %u, %zu mount entries, root %s%s",
-		 o.bundle, o.id, (unsigned)p->id.uid, (unsigned)p->id.gid, p->nmounts, p->rootfs,
-		 p->rootfs_readonly ? " (read-only)" : "");
-	return shim_launch(s, err);
+	int status = -1;
+	if (shim_bundle_prepare(s, o.bundle, o.preserve, err) == 0) {
+		struct plan *p = s->plan;
+		shim_log(s, NULL, "bundle %s, container %s: uid %u gid %u, %zu mount entries, "
+			 "root %s%s", o.bundle, o.id, (unsigned)p->id.uid, (unsigned)p->id.gid,
+			 p->nmounts, p->rootfs, p->rootfs_readonly ? " (read-only)" : "");
+		status = rt_hooks_any(&r.hooks) ? run_with_hooks(s, &r, err) : shim_launch(s, err);
+	}
+	rt_hooks_free(&r.hooks);
+	plan_strv_free(r.state.annotations);
+	return status;
 }

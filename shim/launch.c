@@ -361,9 +361,15 @@ int shim_launch(struct shim *s, nscell_error_t *err)
 	struct spawned sp;
 	int status = -1;
 	if (shim_block_signals(s, &waited, err) == 0 && spawn(s, &sp, err) == 0) {
-		status = shim_wait_sandbox(s, sp.pid, &waited, sp.status_fd);
+		if (s->after_spawn && s->after_spawn(s, sp.pid, err) < 0) {
+			kill(sp.pid, SIGKILL);
+			while (waitpid(sp.pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		} else {
+			status = shim_wait_sandbox(s, sp.pid, &waited, sp.status_fd);
+			shim_log(s, NULL, "sandbox exited with status %d", status);
+		}
 		close(sp.status_fd);
-		shim_log(s, NULL, "sandbox exited with status %d", status);
 	}
 	if (s->want_cgroup)
 		cgroup_release(s, status < 0);

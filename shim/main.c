@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "shim/bundle.h"
+#include "shim/runtime.h"
 #include "shim/shim.h"
 #include "translate/load.h"
 
@@ -31,6 +32,7 @@ static const char usage_text[] =
 	"                   [-d DIR] [-c] [-p|-P] [-v] [--keep-fd N]... [-- CMD ARGS...]\n"
 	"       nscell-shim --enter [--root] [-u USER] [-s VHOST] [-C CONF] [-d DIR] [-- CMD ARGS...]\n"
 	"       nscell-shim run [-b DIR] [--preserve-fds N] ID   (an OCI bundle; see run --help)\n"
+	"       nscell-shim [--root DIR] create|start|state|kill|delete|list ...   (see help)\n"
 	"\n"
 	"Run CMD (default: the user's shell) as USER in the sandbox its templates describe.\n"
 	"  -u USER      the sandbox user (default: yourself; root: nobody)\n"
@@ -190,9 +192,9 @@ static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 	 * templates (-f) and users (-u): root runs it, or the user for itself. */
 	if (getauxval(AT_SECURE) || getuid() != geteuid() || getgid() != getegid())
 		return nscell_error_set(err, 0, "refusing to run setuid, setgid or with file capabilities");
-	if (argc > 1 && strcmp(argv[1], "run") == 0) {
+	if (shim_runtime_wanted(argc, argv)) {
 		s->verbose = debug_requested();
-		return shim_bundle_run(argc - 1, argv + 1, s, err);
+		return shim_runtime_main(argc, argv, s);
 	}
 	if (parse_options(argc, argv, &o, err) < 0)
 		return -1;

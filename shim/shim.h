@@ -69,6 +69,10 @@ struct shim {
 	/* in the command, first thing in command_exec (NULL: none) */
 	int (*before_exec)(struct shim *s, nscell_error_t *err);
 	void *before_exec_ctx;
+	/* host side of shim_launch, once the sandbox is built and its init
+	 * runs (pid): -1 with err kills it (NULL: none; OCI runtime hooks) */
+	int (*after_spawn)(struct shim *s, pid_t pid, nscell_error_t *err);
+	void *after_spawn_ctx;
 	/* tried first by shim_join (NULL: none), same contract; 1: not
 	 * applicable here, shim_join goes on (libnscell/join_fast.c) */
 	int (*join_fast)(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lockfd,

@@ -1,0 +1,349 @@
+/* nscell-shim as an OCI runtime: the global options (runc's --root,
+ * --log, --log-format), the dispatch to the commands (runtime_cmds.c),
+ * and the state of each container:
+ *
+ *   ROOT/                 --root, default /run/nscell-runtime (root) or
+ *                         $XDG_RUNTIME_DIR/nscell-runtime (0700)
+ *     ID/state.json       the runtime's own record (rt_container)
+ *     ID/config.json      the bundle's config at create (its hooks run
+ *                         at start and delete)
+ *     ID/exec.fifo        until start: the container's command waits to
+ *                         read a byte from it
+ *
+ * The container's pid is its sandbox's pid 1 (nscell's init): signals
+ * sent to it reach the command's process group; SIGKILL ends it all. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "shim/runtime.h"
+#include "shim/state.h"
+
+#define DEFAULT_ROOT "/run/nscell-runtime"
+#define STATE_MAX (1u << 20)
+
+static const char *const commands[] = { "run", "create", "start", "state", "kill", "delete",
+					"list", NULL };
+/* runc's global options that take a value / take none */
+static const char *const global_value[] = { "--root", "--log", "--log-format", "--criu",
+					    "--rootless", NULL };
+static const char *const global_flag[] = { "--debug", "--systemd-cgroup", NULL };
+
+static bool in_list(const char *const *l, const char *s, bool prefix_eq)
+{
+	for (; *l; l++) {
+		size_t n = strlen(*l);
+		if (strcmp(*l, s) == 0 || (prefix_eq && strncmp(*l, s, n) == 0 && s[n] == '='))
+			return true;
+	}
+	return false;
+}
+
+bool shim_runtime_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (in_list(commands, argv[i], false))
+			return true;
+		if (in_list(global_flag, argv[i], false) || in_list(global_value, argv[i], true))
+			i += strchr(argv[i], '=') || in_list(global_flag, argv[i], false) ? 0 : 1;
+		else
+			return false;
+	}
+	return false;
+}
+
+char *rt_path(const char *dir, const char *name)
+{
+	char *s;
+	return asprintf(&s, "%s/%s", dir, name) < 0 ? NULL : s;
+}
+
+void rt_container_free(struct rt_container *c)
+{
+	free(c->dir);
+	free(c->id);
+	free(c->bundle);
+	plan_strv_free(c->annotations);
+	memset(c, 0, sizeof *c);
+}
+
+static yajl_val get(yajl_val obj, const char *key, yajl_type t)
+{
+	const char *path[] = { key, NULL };
+	return yajl_tree_get(obj, path, t);
+}
+
+static int parse_record(struct rt_container *c, const char *text, const char *path,
+			nscell_error_t *err)
+{
+	yajl_val root = yajl_tree_parse(text, NULL, 0);
+	yajl_val id = get(root, "id", yajl_t_string), bundle = get(root, "bundle", yajl_t_string);
+	yajl_val pid = get(root, "pid", yajl_t_number), start = get(root, "start", yajl_t_number);
+	yajl_val created = get(root, "created", yajl_t_number);
+	yajl_val ann = get(root, "annotations", yajl_t_object);
+	int rc = 0;
+	if (!id || !bundle || !pid || !start || !YAJL_IS_INTEGER(pid) || !YAJL_IS_INTEGER(start))
+		rc = nscell_error_set(err, EINVAL, "%s: not a state record of nscell-shim", path);
+	else if (!(c->id = strdup(id->u.string)) || !(c->bundle = strdup(bundle->u.string)))
+		rc = nscell_error_set(err, ENOMEM, "out of memory");
+	if (rc == 0) {
+		c->pid = (pid_t)YAJL_GET_INTEGER(pid);
+		c->start = (unsigned long long)YAJL_GET_INTEGER(start);
+		c->started = YAJL_IS_TRUE(get(root, "started", yajl_t_true));
+		c->created = created && YAJL_IS_INTEGER(created) ? YAJL_GET_INTEGER(created) : 0;
+	}
+	if (rc == 0 && ann && ann->u.object.len) {
+		size_t n = 0;
+		c->annotations = calloc(2 * ann->u.object.len + 1, sizeof *c->annotations);
+		for (size_t i = 0; c->annotations && i < ann->u.object.len; i++)
+			if (YAJL_IS_STRING(ann->u.object.values[i])) {
+				c->annotations[n++] = strdup(ann->u.object.keys[i]);
+				c->annotations[n++] = strdup(ann->u.object.values[i]->u.string);
+			}
+	}
+	yajl_tree_free(root);
+	return rc;
+}
+
+int rt_container_load(const char *root, const char *id, struct rt_container *c, nscell_error_t *err)
+{
+	memset(c, 0, sizeof *c);
+	if (!rt_id_valid(id))
+		return nscell_error_set(err, EINVAL, "'%s' is not a container ID", id);
+	if (!(c->dir = rt_path(root, id)))
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	_cleanup_free_ char *path = rt_path(c->dir, "state.json");
+	char *text = malloc(STATE_MAX);
+	ssize_t n = path && text ? shim_read_small(path, text, STATE_MAX) : -1;
+	int rc;
+	if (n < 0 && errno == ENOENT)
+		rc = nscell_error_set(err, ENOENT, "container %s does not exist (in %s)", id, root);
+	else if (n < 0)
+		rc = nscell_error_errno(err, errno, "%s", path ? path : id);
+	else
+		rc = parse_record(c, text, path, err);
+	free(text);
+	if (rc < 0)
+		rt_container_free(c);
+	return rc;
+}
+
+static void gstr(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+int rt_container_save(const struct rt_container *c, nscell_error_t *err)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	yajl_gen_map_open(g);
+	gstr(g, "id");
+	gstr(g, c->id);
+	gstr(g, "bundle");
+	gstr(g, c->bundle);
+	gstr(g, "pid");
+	yajl_gen_integer(g, c->pid);
+	gstr(g, "start");
+	yajl_gen_integer(g, (long long)c->start);
+	gstr(g, "started");
+	yajl_gen_bool(g, c->started);
+	gstr(g, "created");
+	yajl_gen_integer(g, c->created);
+	gstr(g, "annotations");
+	yajl_gen_map_open(g);
+	for (char **a = c->annotations; a && a[0] && a[1]; a += 2) {
+		gstr(g, a[0]);
+		gstr(g, a[1]);
+	}
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	const unsigned char *buf;
+	size_t len;
+	yajl_gen_get_buf(g, &buf, &len);
+	_cleanup_free_ char *path = rt_path(c->dir, "state.json");
+	_cleanup_free_ char *tmp = rt_path(c->dir, ".state.json.tmp");
+	int rc = 0;
+	_cleanup_close_ int fd = path && tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (fd < 0 || shim_write_all(fd, buf, len) < 0 || rename(tmp, path) < 0)
+		rc = nscell_error_errno(err, errno, "%s/state.json", c->dir);
+	yajl_gen_free(g);
+	return rc;
+}
+
+/* a zombie (its monitor gone before reaping it) is stopped too */
+static bool zombie(pid_t pid)
+{
+	char path[32], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (shim_read_small(path, buf, sizeof buf) < 0)
+		return true;
+	char *p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+const char *rt_container_status(const struct rt_container *c)
+{
+	unsigned long long start;
+	if (c->pid <= 0 || state_proc_start(c->pid, &start, NULL, 0) < 0 || start != c->start ||
+	    zombie(c->pid))
+		return "stopped";
+	return c->started ? "running" : "created";
+}
+
+struct rt_state rt_container_state(const struct rt_container *c)
+{
+	const char *status = rt_container_status(c);
+	return (struct rt_state){ .id = c->id, .status = status, .bundle = c->bundle,
+				  .pid = strcmp(status, "stopped") ? c->pid : 0,
+				  .annotations = c->annotations };
+}
+
+int rt_container_hooks(const struct rt_container *c, struct rt_hooks *h, nscell_error_t *err)
+{
+	_cleanup_free_ char *config = rt_path(c->dir, "config.json");
+	if (!config)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	return rt_hooks_read(config, h, NULL, err);
+}
+
+/* ---- the command line ---- */
+
+static const char usage_text[] =
+	"usage: nscell-shim [--root DIR] [--log FILE] [--log-format text|json] COMMAND ...\n"
+	"  run [-b DIR] ID             build and run the bundle, in the foreground\n"
+	"  create [-b DIR] [--pid-file FILE] ID   build it; the process waits for start\n"
+	"  start ID                    let the created container's process run\n"
+	"  state ID                    the runtime spec's state JSON\n"
+	"  kill ID [SIGNAL]            (default SIGTERM)\n"
+	"  delete [-f] ID              remove a stopped (with -f: any) container\n"
+	"  list [-q] [-f table|json]   the containers under --root\n"
+	"--root: the containers' state (default " DEFAULT_ROOT ", unprivileged\n"
+	"$XDG_RUNTIME_DIR/nscell-runtime).  Errors go to stderr and, with --log, to FILE\n"
+	"(one JSON object a line with --log-format json, as runc writes).\n";
+
+struct globals {
+	const char *root, *log, *log_format;
+};
+
+static int parse_globals(int argc, char **argv, struct globals *g, nscell_error_t *err)
+{
+	enum { O_ROOT = 0x100, O_LOG, O_LOGFMT, O_IGNORED, O_IGNORED_ARG, O_HELP };
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "log-format", required_argument, NULL, O_LOGFMT },
+		{ "debug", no_argument, NULL, O_IGNORED },
+		{ "systemd-cgroup", no_argument, NULL, O_IGNORED },
+		{ "criu", required_argument, NULL, O_IGNORED_ARG },
+		{ "rootless", required_argument, NULL, O_IGNORED_ARG },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_ROOT: g->root = optarg; break;
+		case O_LOG: g->log = optarg; break;
+		case O_LOGFMT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return nscell_error_set(err, 0, "--log-format '%s': text or json", optarg);
+			g->log_format = optarg;
+			break;
+		case O_IGNORED: case O_IGNORED_ARG: break;
+		case 'h': case O_HELP: fputs(usage_text, stdout); exit(0);
+		default:
+			return nscell_error_set(err, 0, "unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	return optind;
+}
+
+static void log_error(const struct globals *g, const char *msg)
+{
+	FILE *f = g->log ? fopen(g->log, "ae") : NULL;
+	if (!f)
+		return;
+	char when[64];
+	time_t now = time(NULL);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	if (g->log_format && strcmp(g->log_format, "json") == 0) {
+		yajl_gen y = yajl_gen_alloc(NULL);
+		const unsigned char *buf;
+		size_t len;
+		yajl_gen_map_open(y);
+		gstr(y, "level");
+		gstr(y, "error");
+		gstr(y, "msg");
+		gstr(y, msg);
+		gstr(y, "time");
+		gstr(y, when);
+		yajl_gen_map_close(y);
+		yajl_gen_get_buf(y, &buf, &len);
+		fprintf(f, "%.*s\n", (int)len, buf);
+		yajl_gen_free(y);
+	} else {
+		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", when, msg);
+	}
+	fclose(f);
+}
+
+static const char *default_root(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (geteuid() == 0 || !xdg || xdg[0] != '/')
+		return geteuid() == 0 ? DEFAULT_ROOT : (snprintf(buf, size, "/tmp/nscell-runtime-%u",
+								 (unsigned)geteuid()), buf);
+	snprintf(buf, size, "%s/nscell-runtime", xdg);
+	return buf;
+}
+
+static int dispatch(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err)
+{
+	static int (*const fns[])(struct rt_ctx *, int, char **, nscell_error_t *) = {
+		NULL, rt_cmd_create, rt_cmd_start, rt_cmd_state, rt_cmd_kill, rt_cmd_delete,
+		rt_cmd_list,
+	};
+	if (argc < 1)
+		return nscell_error_set(err, 0, "expected a command: run, create, start, state, "
+					"kill, delete or list (see --help)");
+	for (size_t i = 0; commands[i]; i++) {
+		if (strcmp(argv[0], commands[i]) != 0)
+			continue;
+		if (i == 0)
+			return shim_bundle_run(argc, argv, c->s, err);
+		return fns[i](c, argc, argv, err);
+	}
+	return nscell_error_set(err, 0, "unknown command '%s' (see --help)", argv[0]);
+}
+
+int shim_runtime_main(int argc, char **argv, struct shim *s)
+{
+	struct globals g = { 0 };
+	nscell_error_t err = { 0 };
+	char buf[512];
+	int status = parse_globals(argc, argv, &g, &err);
+	if (status >= 0) {
+		struct rt_ctx c = { .root = g.root ? g.root : default_root(buf, sizeof buf), .s = s };
+		status = dispatch(&c, argc - status, argv + status, &err);
+	}
+	if (status < 0) {
+		if (err.msg[0]) {
+			fprintf(stderr, "nscell-shim: %s\n", err.msg);
+			log_error(&g, err.msg);
+		}
+		status = NSCELL_EXIT_USAGE;
+	}
+	return status;
+}

@@ -1,0 +1,259 @@
+/* The runtime's commands (see shim/runtime.h): create leaves a monitor
+ * process behind, the parent of the sandbox's init, which waits for it
+ * as `run` does; the container's command waits on ROOT/ID/exec.fifo
+ * until start writes a byte there. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim/runtime.h"
+#include "shim/state.h"
+
+/* after getopt: exactly one operand, the ID */
+static int one_id(int argc, char **argv, const char *name, const char **id, nscell_error_t *err)
+{
+	if (optind != argc - 1)
+		return nscell_error_set(err, 0, "%s: expected one container ID", name);
+	*id = argv[optind];
+	return 0;
+}
+
+static int bad_option(char **argv, const char *name, nscell_error_t *err)
+{
+	return nscell_error_set(err, 0, "%s: unknown option or missing argument '%s' (see --help)",
+				name, argv[optind - 1]);
+}
+
+/* ---- create ---- */
+
+struct created {
+	struct rt_container c;
+	struct rt_hooks hooks;
+	struct go_fds go;
+	int report;                  /* to the create command: 'K', or 'E' and why */
+	const char *pid_file;
+};
+
+static int write_pid_file(const char *path, pid_t pid, nscell_error_t *err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	if (asprintf(&tmp, "%s.tmp%d", path, (int)getpid()) < 0)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	FILE *f = fopen(tmp, "we");
+	if (!f || fprintf(f, "%d", (int)pid) < 0 || fclose(f) != 0 || rename(tmp, path) < 0)
+		return nscell_error_errno(err, errno, "--pid-file %s", path);
+	return 0;
+}
+
+/* in the monitor, the sandbox built and its command waiting */
+static int created_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
+{
+	struct created *cr = s->after_spawn_ctx;
+	close(cr->go.wait);
+	cr->go.wait = -1;
+	cr->c.pid = pid;
+	if (state_proc_start(pid, &cr->c.start, NULL, 0) < 0)
+		return nscell_error_set(err, ESRCH, "the container's pid %d is gone", (int)pid);
+	struct rt_state st = { .id = cr->c.id, .status = "creating", .pid = pid,
+			       .bundle = cr->c.bundle, .annotations = cr->c.annotations };
+	if (rt_hooks_run(&cr->hooks, RT_PRESTART, &st, false, err) < 0 ||
+	    rt_hooks_run(&cr->hooks, RT_CREATE_RUNTIME, &st, false, err) < 0 ||
+	    rt_container_save(&cr->c, err) < 0 ||
+	    (cr->pid_file && write_pid_file(cr->pid_file, pid, err) < 0))
+		return -1;
+	shim_write_all(cr->report, "K", 1);
+	close(cr->report);
+	cr->report = -1;
+	/* the container has its own stdio: the caller's pipes close with it */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; null >= 0 && fd < 3; fd++)
+		dup2(null, fd);
+	if (null > 2)
+		close(null);
+	return 0;
+}
+
+static void __attribute__((noreturn)) monitor(struct shim *s, struct created *cr)
+{
+	nscell_error_t err = { 0 };
+	setsid();
+	s->before_exec = shim_bundle_wait_go;
+	s->before_exec_ctx = &cr->go;
+	s->after_spawn = created_after_spawn;
+	s->after_spawn_ctx = cr;
+	int status = shim_launch(s, &err);
+	if (cr->report >= 0) {
+		/* it never got to be created: the spec's delete step */
+		if (cr->c.pid > 0) {
+			nscell_error_t e = { 0 };
+			struct rt_state st = { .id = cr->c.id, .status = "stopped",
+					       .bundle = cr->c.bundle, .annotations = cr->c.annotations };
+			rt_hooks_run(&cr->hooks, RT_POSTSTOP, &st, true, &e);
+		}
+		dprintf(cr->report, "E%s", err.msg[0] ? err.msg : "the sandbox was not built");
+	}
+	_exit(status < 0 ? NSCELL_EXIT_USAGE : 0);
+}
+
+static int copy_file(const char *from, const char *to, nscell_error_t *err)
+{
+	_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	char buf[65536];
+	ssize_t n;
+	if (in < 0 || out < 0)
+		return nscell_error_errno(err, errno, "copy %s to %s", from, to);
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (shim_write_all(out, buf, (size_t)n) < 0)
+			return nscell_error_errno(err, errno, "write %s", to);
+	return n < 0 ? nscell_error_errno(err, errno, "read %s", from) : 0;
+}
+
+/* ROOT/ID with config.json and exec.fifo (open O_RDWR in *fifo) */
+static int make_container_dir(const char *root, struct created *cr, int *fifo, nscell_error_t *err)
+{
+	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		return nscell_error_errno(err, errno, "--root %s", root);
+	if (mkdir(cr->c.dir, 0700) < 0)
+		return errno == EEXIST ? nscell_error_set(err, EEXIST, "container %s already exists "
+							  "(in %s)", cr->c.id, root)
+				       : nscell_error_errno(err, errno, "%s", cr->c.dir);
+	_cleanup_free_ char *from = rt_path(cr->c.bundle, "config.json");
+	_cleanup_free_ char *to = rt_path(cr->c.dir, "config.json");
+	_cleanup_free_ char *ff = rt_path(cr->c.dir, "exec.fifo");
+	if (!from || !to || !ff)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	if (copy_file(from, to, err) < 0)
+		return -1;
+	/* O_RDWR: opens without a writer, and the read blocks until start */
+	if (mkfifo(ff, 0600) < 0 || (*fifo = open(ff, O_RDWR | O_CLOEXEC)) < 0)
+		return nscell_error_errno(err, errno, "%s", ff);
+	return 0;
+}
+
+static void remove_container_dir(const char *dir)
+{
+	static const char *const files[] = { "state.json", "config.json", "exec.fifo",
+					     ".state.json.tmp", NULL };
+	for (size_t i = 0; files[i]; i++) {
+		_cleanup_free_ char *p = rt_path(dir, files[i]);
+		if (p)
+			unlink(p);
+	}
+	rmdir(dir);
+}
+
+/* the monitor's word: 0 when created */
+static int await_report(int fd, nscell_error_t *err)
+{
+	char buf[sizeof err->msg + 1];
+	size_t n = 0;
+	ssize_t r;
+	/* 'K' comes alone: the waiting command holds a copy of the write end */
+	while (n < sizeof buf - 1 && (n == 0 || buf[0] != 'K') &&
+	       ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	buf[n] = '\0';
+	if (n && buf[0] == 'K')
+		return 0;
+	return nscell_error_set(err, 0, "%s", n > 1 ? buf + 1 : "the runtime's monitor died");
+}
+
+int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err)
+{
+	enum { O_PIDFILE = 0x100, O_CONSOLE, O_PRESERVE, O_IGNORED };
+	static const struct option longopts[] = {
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "pid-file", required_argument, NULL, O_PIDFILE },
+		{ "console-socket", required_argument, NULL, O_CONSOLE },
+		{ "preserve-fds", required_argument, NULL, O_PRESERVE },
+		{ "no-new-keyring", no_argument, NULL, O_IGNORED },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *bundle = ".", *id = NULL;
+	struct created cr = { .go = { -1, -1 }, .report = -1 };
+	int c, preserve = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+b:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': bundle = optarg; break;
+		case O_PIDFILE: cr.pid_file = optarg; break;
+		case O_CONSOLE:
+			return nscell_error_set(err, ENOTSUP, "create: --console-socket: not supported "
+						"by nscell-shim (process.terminal is refused too)");
+		case O_PRESERVE: preserve = atoi(optarg); break;
+		case O_IGNORED: break;
+		default: return bad_option(argv, "create", err);
+		}
+	}
+	if (one_id(argc, argv, "create", &id, err) < 0)
+		return -1;
+	if (!rt_id_valid(id))
+		return nscell_error_set(err, 0, "create: '%s' is not a container ID", id);
+	if (preserve < 0 || preserve > 256)
+		return nscell_error_set(err, 0, "create: --preserve-fds: 0 to 256");
+	_cleanup_free_ char *pid_file_abs = NULL;
+	if (cr.pid_file && cr.pid_file[0] != '/') {
+		char cwd[4096];
+		if (!getcwd(cwd, sizeof cwd) || asprintf(&pid_file_abs, "%s/%s", cwd, cr.pid_file) < 0)
+			return nscell_error_errno(err, errno, "--pid-file %s", cr.pid_file);
+		cr.pid_file = pid_file_abs;
+	}
+	if (shim_bundle_load(ctx->s, bundle, &cr.c.bundle, err) < 0)
+		return -1;
+	cr.c.id = strdup(id);
+	cr.c.dir = rt_path(ctx->root, id);
+	cr.c.created = (long long)time(NULL);
+	int rc = -1, fifo = -1, rep[2] = { -1, -1 };
+	_cleanup_free_ char *config = rt_path(cr.c.bundle, "config.json");
+	if (!cr.c.id || !cr.c.dir || !config) {
+		nscell_error_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (rt_hooks_read(config, &cr.hooks, &cr.c.annotations, err) < 0 ||
+	    shim_bundle_prepare(ctx->s, bundle, preserve, err) < 0)
+		goto out;
+	if (make_container_dir(ctx->root, &cr, &fifo, err) < 0) {
+		if (err->errnum != EEXIST)
+			remove_container_dir(cr.c.dir);
+		goto out;
+	}
+	if (pipe2(rep, O_CLOEXEC) < 0) {
+		nscell_error_errno(err, errno, "pipe");
+		goto fail;
+	}
+	pid_t m = fork();
+	if (m == 0) {
+		close(rep[0]);
+		cr.report = rep[1];
+		cr.go.wait = fifo;
+		monitor(ctx->s, &cr);
+	}
+	if (m < 0) {
+		nscell_error_errno(err, errno, "fork");
+		goto fail;
+	}
+	close(rep[1]);
+	rep[1] = -1;
+	rc = await_report(rep[0], err);
+fail:
+	if (rc < 0)
+		remove_container_dir(cr.c.dir);
+out:
+	if (fifo >= 0)
+		close(fifo);
+	for (int i = 0; i < 2; i++)
+		if (rep[i] >= 0)
+			close(rep[i]);
+	rt_hooks_free(&cr.hooks);
+	rt_container_free(&cr.c);
+	return rc;
+}
