@@ -31,6 +31,10 @@ void cli_free(struct cli *c);
  * error to stderr.  Returns 0 or the exit status to use. */
 int cli_load_plan(struct cli *c, struct plan *p, bool check_sources);
 
+/* exec nscell-shim (cli/cmd_run.c) with the NULL-terminated extra
+ * arguments (or NULL), then c->argv; returns the exit status when it cannot */
+int cli_exec_shim(const struct cli *c, char *const *extra);
+
 int cmd_check(struct cli *c);
 int cmd_plan(struct cli *c);
 int cmd_translate(struct cli *c);

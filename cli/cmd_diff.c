@@ -37,6 +37,7 @@
 #include "oci/oci.h"
 #include "cli/cli.h"
 #include "cli/probe.h"
+#include "shim/shim.h"
 
 #ifndef NSCELL_BINDIR
 #define NSCELL_BINDIR "/usr/local/bin"
@@ -76,24 +77,6 @@ struct diff_run {
 	char runc_id[64];
 	nscell_error_t err;
 };
-
-/* an executable next to this one (a build tree, or bin/ of an install), else in dir */
-static void sibling(const char *name, const char *dir, char *buf, size_t size)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, size, "%s/%s", self, name);
-			if (access(buf, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(buf, size, "%s/%s", dir, name);
-}
 
 static bool in_path(const char *prog)
 {
@@ -265,7 +248,7 @@ static int run_shim(struct diff_run *d)
 {
 	const struct load_opts *l = &d->c->load;
 	char shim[PATH_MAX + 16], fd[16];
-	sibling("nscell-shim", NSCELL_BINDIR, shim, sizeof shim);
+	shim_sibling("nscell-shim", NSCELL_BINDIR, shim, sizeof shim);
 	snprintf(fd, sizeof fd, "%d", PROBE_FD);
 	size_t n = plan_strv_len(d->probe_argv);
 	char **argv = calloc(n + 16, sizeof *argv);
@@ -546,7 +529,7 @@ static int prepare_and_run(struct diff_run *d, struct plan *p)
 	if (!in_path("runc"))
 		return nscell_error_set(&d->err, ENOENT, "runc is not installed (not in PATH)");
 	char helper[PATH_MAX + 16];
-	sibling("nscell-probe", NSCELL_LIBEXECDIR, helper, sizeof helper);
+	shim_sibling("nscell-probe", NSCELL_LIBEXECDIR, helper, sizeof helper);
 	if ((d->probe_fd = open(helper, O_RDONLY | O_CLOEXEC)) < 0)
 		return nscell_error_errno(&d->err, errno, "the probe helper %s", helper);
 	if (!(d->env = base_env()))

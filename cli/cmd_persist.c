@@ -28,10 +28,6 @@
 #include "shim/keeper.h"
 #include "shim/state.h"
 
-#ifndef NSCELL_BINDIR
-#define NSCELL_BINDIR "/usr/local/bin"
-#endif
-
 #define LOCK_TIMEOUT_MS 5000
 #define EXIT_TIMEOUT_MS 5000
 
@@ -682,24 +678,5 @@ int cmd_enter(struct cli *c)
 	int status = runc_enter_instead(c->argv);
 	if (status >= 0)
 		return status;
-	char shim[PATH_MAX + 16], self[PATH_MAX];
-	ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash = k > 0 ? (self[k] = '\0', strrchr(self, '/')) : NULL;
-	if (slash) {
-		*slash = '\0';
-		snprintf(shim, sizeof shim, "%s/nscell-shim", self);
-	}
-	if (!slash || access(shim, X_OK) < 0)
-		snprintf(shim, sizeof shim, "%s/nscell-shim", NSCELL_BINDIR);
-	size_t n = plan_strv_len(c->argv);
-	char **argv = calloc(n + 3, sizeof *argv);
-	if (!argv)
-		return NSCELL_EXIT_USAGE;
-	argv[0] = "nscell-shim";
-	argv[1] = "--enter";
-	memcpy(argv + 2, c->argv, n * sizeof *argv);
-	execv(shim, argv);
-	fprintf(stderr, "nscell enter: cannot run %s: %s\n", shim, strerror(errno));
-	free(argv);
-	return NSCELL_EXIT_USAGE;
+	return cli_exec_shim(c, (char *[]){ "--enter", NULL });
 }

@@ -7,44 +7,32 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "shim/shim.h"
 
 #ifndef NSCELL_BINDIR
 #define NSCELL_BINDIR "/usr/local/bin"
 #endif
 
-/* nscell-shim next to this binary (a build tree or an install), else the
- * configured bindir */
-static void shim_path(char *buf, size_t size)
+/* exec nscell-shim (next to this binary, else in bindir) with extra, then
+ * the command line after the subcommand; returns only when it cannot */
+int cli_exec_shim(const struct cli *c, char *const *extra)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, size, "%s/nscell-shim", self);
-			if (access(buf, X_OK) == 0)
-				return;
-		}
-	}
-	snprintf(buf, size, "%s/nscell-shim", NSCELL_BINDIR);
+	char shim[PATH_MAX + 16];
+	shim_sibling("nscell-shim", NSCELL_BINDIR, shim, sizeof shim);
+	size_t ne = plan_strv_len(extra), n = plan_strv_len(c->argv);
+	char **argv = calloc(ne + n + 2, sizeof *argv);
+	if (!argv)
+		return NSCELL_EXIT_USAGE;
+	argv[0] = "nscell-shim";
+	memcpy(argv + 1, extra, ne * sizeof *argv);
+	memcpy(argv + 1 + ne, c->argv, n * sizeof *argv);
+	execv(shim, argv);
+	fprintf(stderr, "nscell %s: cannot run %s: %s\n", c->cmd, shim, strerror(errno));
+	free(argv);
+	return NSCELL_EXIT_USAGE;
 }
 
 int cmd_run(struct cli *c)
 {
-	char shim[PATH_MAX + 16];
-	shim_path(shim, sizeof shim);
-	size_t n = 0;
-	while (c->argv[n])
-		n++;
-	char **argv = calloc(n + 2, sizeof *argv);
-	if (!argv)
-		return NSCELL_EXIT_USAGE;
-	argv[0] = "nscell-shim";
-	memcpy(argv + 1, c->argv, n * sizeof *argv);
-	execv(shim, argv);
-	fprintf(stderr, "nscell run: cannot run %s: %s\n", shim, strerror(errno));
-	free(argv);
-	return NSCELL_EXIT_USAGE;
+	return cli_exec_shim(c, NULL);
 }

@@ -2,6 +2,9 @@
  * listener uses shim/cgroup.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "shim/shim.h"
@@ -39,4 +42,18 @@ ssize_t shim_read_small(const char *path, char *buf, size_t size)
 	}
 	buf[n] = '\0';
 	return (ssize_t)n;
+}
+
+void shim_sibling(const char *name, const char *dir, char *buf, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
+	if (slash) {
+		*slash = '\0';
+		snprintf(buf, size, "%s/%s", self, name);
+		if (access(buf, X_OK) == 0)
+			return;
+	}
+	snprintf(buf, size, "%s/%s", dir, name);
 }

@@ -259,15 +259,8 @@ static void sweep(struct persist *c)
  * *fd -1 when there is none: the shim keeps the sandbox itself. */
 static int open_keeper(struct shim *s, int *fd, nscell_error_t *err)
 {
-	char path[PATH_MAX + 32], self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
-	if (slash) {
-		*slash = '\0';
-		snprintf(path, sizeof path, "%s/" KEEPER_COMM, self);
-	}
-	if (!slash || access(path, F_OK) < 0)
-		snprintf(path, sizeof path, "%s/" KEEPER_COMM, NSCELL_LIBEXECDIR);
+	char path[PATH_MAX + 32];
+	shim_sibling(KEEPER_COMM, NSCELL_LIBEXECDIR, path, sizeof path);
 	*fd = open(path, O_PATH | O_CLOEXEC);
 	if (*fd < 0) {
 		shim_log(s, NULL, "no %s (%s): the shim itself keeps the sandbox", path, strerror(errno));

@@ -180,5 +180,8 @@ void cgroup_release(struct shim *s, bool failed);
 int shim_write_all(int fd, const void *buf, size_t len);
 /* read a small file (up to size-1 bytes, NUL-terminated); -1 on error */
 ssize_t shim_read_small(const char *path, char *buf, size_t size);
+/* io.c: the path of program name next to this executable (a build tree,
+ * or the same directory of an install) when it is there, else in dir */
+void shim_sibling(const char *name, const char *dir, char *buf, size_t size);
 
 #endif
