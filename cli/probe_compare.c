@@ -198,8 +198,9 @@ static void pid1(struct norm *n)
 {
 	struct probe_fact *a = find(&n->r->runc, "pid 1"), *b = find(&n->r->shim, "pid 1");
 	struct probe_fact *ca = find(&n->r->runc, "processes"), *cb = find(&n->r->shim, "processes");
+	/* nscell's init: nscell-shim's, or nscell-runtime's for a bundle */
 	if (!a || !b || !ca || !cb || strcmp(a->value, "the probe itself") != 0 ||
-	    strcmp(b->value, "nscell-shim") != 0)
+	    (strcmp(b->value, "nscell-shim") != 0 && strcmp(b->value, "nscell-runtime") != 0))
 		return;
 	set(a, "the runtime's");
 	set(b, "the runtime's");

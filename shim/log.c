@@ -10,11 +10,26 @@
 #include <unistd.h>
 
 #include "shim/shim.h"
+#include "translate/conf.h"
 
 const int shim_forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT };
 const size_t shim_nforwarded_signals = sizeof shim_forwarded_signals / sizeof *shim_forwarded_signals;
 
 static struct timespec started; /* verbose lines say how long after this */
+
+bool shim_debug_requested(void)
+{
+	const char *e = getenv("NSCELL_DEBUG");
+	if (e && strcmp(e, "1") == 0)
+		return true;
+	/* the trigger file sits next to the default nscell.conf */
+	char path[512];
+	const char *conf = NSCELL_DEFAULT_CONF;
+	const char *slash = strrchr(conf, '/');
+	int dirlen = slash ? (int)(slash - conf) : 0;
+	snprintf(path, sizeof path, "%.*s/debug", dirlen, conf);
+	return access(path, F_OK) == 0;
+}
 
 void shim_log_start(void)
 {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shim/bundle.h"
 #include "shim/runtime.h"
 #include "shim/shim.h"
 #include "translate/load.h"
@@ -59,20 +59,6 @@ static const char usage_text[] =
 	"could not be built, with one line on stderr saying why.\n";
 
 static bool verbose_flag;
-
-static bool debug_requested(void)
-{
-	const char *e = getenv("NSCELL_DEBUG");
-	if (e && strcmp(e, "1") == 0)
-		return true;
-	/* the trigger file sits next to the default nscell.conf */
-	char path[512];
-	const char *conf = NSCELL_DEFAULT_CONF;
-	const char *slash = strrchr(conf, '/');
-	int dirlen = slash ? (int)(slash - conf) : 0;
-	snprintf(path, sizeof path, "%.*s/debug", dirlen, conf);
-	return access(path, F_OK) == 0;
-}
 
 static int parse_fd(const char *arg, int *fd)
 {
@@ -181,6 +167,16 @@ static int as_sandbox_root(struct plan *p, bool default_shell, nscell_error_t *e
 	return 0;
 }
 
+/* An OCI runtime command line: nscell-runtime's (shim/runtime_main.c),
+ * next to this program or in bindir, with the same arguments */
+static int exec_runtime(char **argv, nscell_error_t *err)
+{
+	char path[PATH_MAX + 32];
+	shim_sibling("nscell-runtime", NSCELL_BINDIR, path, sizeof path);
+	execv(path, argv);
+	return nscell_error_errno(err, errno, "exec %s", path);
+}
+
 static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 	       struct diags *d, nscell_error_t *err)
 {
@@ -192,13 +188,11 @@ static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 	 * templates (-f) and users (-u): root runs it, or the user for itself. */
 	if (getauxval(AT_SECURE) || getuid() != geteuid() || getgid() != getegid())
 		return nscell_error_set(err, 0, "refusing to run setuid, setgid or with file capabilities");
-	if (shim_runtime_wanted(argc, argv)) {
-		s->verbose = debug_requested();
-		return shim_runtime_main(argc, argv, s);
-	}
+	if (shim_runtime_wanted(argc, argv))
+		return exec_runtime(argv, err);
 	if (parse_options(argc, argv, &o, err) < 0)
 		return -1;
-	s->verbose = verbose_flag || debug_requested();
+	s->verbose = verbose_flag || shim_debug_requested();
 	verbose_flag = s->verbose;
 	if (o.as_root && (!o.enter || geteuid() != 0))
 		return nscell_error_set(err, EPERM, "--root: only with --enter, and only for root");

@@ -1,4 +1,5 @@
-/* nscell-shim as an OCI runtime: the global options (runc's --root,
+/* The OCI runtime (the nscell-runtime program, which nscell-shim hands
+ * runtime command lines to): the global options (runc's --root,
  * --log, --log-format), the dispatch to the commands (runtime_cmds.c),
  * and the state of each container:
  *
@@ -29,36 +30,6 @@
 
 #define DEFAULT_ROOT "/run/nscell-runtime"
 #define STATE_MAX (1u << 20)
-
-static const char *const commands[] = { "run", "create", "start", "state", "kill", "delete",
-					"list", NULL };
-/* runc's global options that take a value / take none */
-static const char *const global_value[] = { "--root", "--log", "--log-format", "--criu",
-					    "--rootless", NULL };
-static const char *const global_flag[] = { "--debug", "--systemd-cgroup", NULL };
-
-static bool in_list(const char *const *l, const char *s, bool prefix_eq)
-{
-	for (; *l; l++) {
-		size_t n = strlen(*l);
-		if (strcmp(*l, s) == 0 || (prefix_eq && strncmp(*l, s, n) == 0 && s[n] == '='))
-			return true;
-	}
-	return false;
-}
-
-bool shim_runtime_wanted(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (in_list(commands, argv[i], false))
-			return true;
-		if (in_list(global_flag, argv[i], false) || in_list(global_value, argv[i], true))
-			i += strchr(argv[i], '=') || in_list(global_flag, argv[i], false) ? 0 : 1;
-		else
-			return false;
-	}
-	return false;
-}
 
 char *rt_path(const char *dir, const char *name)
 {
@@ -318,8 +289,8 @@ static int dispatch(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err
 	if (argc < 1)
 		return nscell_error_set(err, 0, "expected a command: run, create, start, state, "
 					"kill, delete or list (see --help)");
-	for (size_t i = 0; commands[i]; i++) {
-		if (strcmp(argv[0], commands[i]) != 0)
+	for (size_t i = 0; rt_commands[i]; i++) {
+		if (strcmp(argv[0], rt_commands[i]) != 0)
 			continue;
 		if (i == 0)
 			return shim_bundle_run(argc, argv, c->s, err);

@@ -73,9 +73,10 @@ int shim_bundle_load(struct shim *s, const char *dir, char **abs_dir, nscell_err
 /* bundle.c: rootless checks, umask, fds 3 .. 3+preserve-1 kept */
 int shim_bundle_prepare(struct shim *s, const char *dir, int preserve, nscell_error_t *err);
 
-/* runtime.c: argv[1] starts the runtime's command line (a command or a
- * global runtime option before one) */
+/* runtime_argv.c: argv[1] starts the runtime's command line (a command
+ * or a global runtime option before one); the commands, "run" first */
 bool shim_runtime_wanted(int argc, char **argv);
+extern const char *const rt_commands[];
 /* the whole runtime command line; returns the exit status (2 with the
  * error printed, and logged to --log) */
 int shim_runtime_main(int argc, char **argv, struct shim *s);

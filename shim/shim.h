@@ -90,6 +90,8 @@ extern const size_t shim_nforwarded_signals;
  * per step on stderr, naming the template line (origin may be NULL);
  * times are since shim_log_start(). */
 void shim_log_start(void);
+/* NSCELL_DEBUG=1, or the trigger file next to the default nscell.conf */
+bool shim_debug_requested(void);
 void shim_log(const struct shim *s, const struct plan_origin *origin, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
