@@ -190,23 +190,6 @@ static bool from_files(const struct nscell_conf *conf, const struct plan_identit
 	return files;
 }
 
-static int identity_dup(struct plan_identity *to, const struct plan_identity *from)
-{
-	*to = *from;
-	to->user = strdup(from->user);
-	to->group = strdup(from->group);
-	to->home = strdup(from->home);
-	to->shell = strdup(from->shell);
-	to->groups = malloc((from->ngroups ? from->ngroups : 1) * sizeof *to->groups);
-	if (!to->user || !to->group || !to->home || !to->shell || !to->groups) {
-		identity_free(to);
-		return -1;
-	}
-	if (from->ngroups)
-		memcpy(to->groups, from->groups, from->ngroups * sizeof *to->groups);
-	return 0;
-}
-
 void spawn_cache_keep_identity(struct spawn_cache_ref *ref, const char *user,
 			       const struct plan_identity *id)
 {
@@ -214,7 +197,7 @@ void spawn_cache_keep_identity(struct spawn_cache_ref *ref, const char *user,
 	struct cached_user u = { .euid = geteuid() };
 	if (!g || !from_files(&g->conf, id))
 		return;
-	if (!(u.key = strdup(user ? user : "")) || identity_dup(&u.id, id) < 0) {
+	if (!(u.key = strdup(user ? user : "")) || identity_copy(&u.id, id) < 0) {
 		free(u.key);
 		return;
 	}

@@ -123,6 +123,23 @@ void identity_free(struct plan_identity *id)
 	memset(id, 0, sizeof *id);
 }
 
+int identity_copy(struct plan_identity *to, const struct plan_identity *from)
+{
+	*to = *from;
+	to->user = strdup(from->user);
+	to->group = strdup(from->group);
+	to->home = strdup(from->home);
+	to->shell = strdup(from->shell);
+	to->groups = malloc((from->ngroups ? from->ngroups : 1) * sizeof *to->groups);
+	if (!to->user || !to->group || !to->home || !to->shell || !to->groups) {
+		identity_free(to);
+		return -1;
+	}
+	if (from->ngroups)
+		memcpy(to->groups, from->groups, from->ngroups * sizeof *to->groups);
+	return 0;
+}
+
 static int lookup_groups(struct plan_identity *id, bool in_files, nscell_error_t *err)
 {
 	if (in_files)

@@ -24,6 +24,8 @@ void identity_set_database(enum identity_db db);
 /* The default user: the caller itself when unprivileged, "nobody" for root. */
 const char *identity_default_user(void);
 void identity_free(struct plan_identity *id);
+/* A deep copy of from into to; -1 (to left empty) when out of memory. */
+int identity_copy(struct plan_identity *to, const struct plan_identity *from);
 
 /* Whether a user (group) of that name exists; -1 with err on lookup failure. */
 int identity_user_exists(const char *name, nscell_error_t *err);

@@ -215,24 +215,6 @@ static int load_process(struct plan *p, const struct load_opts *o, nscell_error_
 	return 0;
 }
 
-static int identity_copy(struct plan_identity *to, const struct plan_identity *from,
-			 nscell_error_t *err)
-{
-	*to = *from;
-	to->user = strdup(from->user);
-	to->group = strdup(from->group);
-	to->home = strdup(from->home);
-	to->shell = strdup(from->shell);
-	to->groups = malloc((from->ngroups ? from->ngroups : 1) * sizeof *to->groups);
-	if (!to->user || !to->group || !to->home || !to->shell || !to->groups) {
-		identity_free(to);
-		return nscell_error_set(err, ENOMEM, "user '%s': out of memory", from->user);
-	}
-	if (from->ngroups)
-		memcpy(to->groups, from->groups, from->ngroups * sizeof *to->groups);
-	return 0;
-}
-
 int plan_load_base(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
 		   struct diags *d, nscell_error_t *err)
 {
@@ -254,8 +236,8 @@ int plan_load_base(struct plan *p, struct nscell_conf *conf, const struct load_o
 			return nscell_error_set(err, 0, "out of memory");
 	}
 	if (o->identity) {
-		if (identity_copy(&p->id, o->identity, err) < 0)
-			return -1;
+		if (identity_copy(&p->id, o->identity) < 0)
+			return nscell_error_set(err, ENOMEM, "user '%s': out of memory", o->identity->user);
 	} else {
 		identity_set_database(conf->user_database);
 		const char *user = o->user ? o->user : identity_default_user();
