@@ -30,3 +30,21 @@ echo "body=$(cat)"
 EOF_CGI
 	sed -i "s|@HOMES@|$2|" "$1"
 }
+
+# code USER PATH [CURL-ARGS...]: the HTTP status of the test's get()
+code() { get "$@" -o /dev/null -w '%{http_code}'; }
+# the mount and pid namespaces a view script printed
+ns_of() { sed -n 's/^ns=//p' <<<"$1"; }
+
+# check_view WHAT USER OUTPUT: the sandbox's view in a response of USER's
+# page (the other test user is U1 or U2): 5 assertions
+check_view() {
+	local what=$1 u=$2 out=$3 other=$U1
+	[ $u = $U1 ] && other=$U2
+	contains "$what: runs as $u" "$out" "uid=$(id -u $u)"$'\n'
+	contains "$what: /etc/passwd has $u" "$out" $'\n'"$u:x:$(id -u $u):"
+	[ "$(sed -n '/^passwd:$/,/^present\|^absent/p' <<<"$out" | grep -c ':x:')" = 1 ] &&
+		ok "$what: /etc/passwd has that one entry" || { fail "$what: passwd"; diag "$out"; }
+	contains "$what: $other's home is absent" "$out" "absent $(home $other)"
+	contains "$what: a write to /usr is refused" "$out" "usr refused"
+}

@@ -116,20 +116,6 @@ get() {
 	shift 2
 	curl -sS --max-time 30 -H "Host: $u.test" "$@" "http://127.0.0.1:$PORT/$path" 2>&1
 }
-code() { get "$@" -o /dev/null -w '%{http_code}'; }
-ns_of() { sed -n 's/^ns=//p' <<<"$1"; }
-
-# the sandbox's view, in a response of USER's page: 5 assertions
-check_view() {
-	local what=$1 u=$2 out=$3 other=$U1
-	[ $u = $U1 ] && other=$U2
-	contains "$what: runs as $u" "$out" "uid=$(id -u $u)"$'\n'
-	contains "$what: /etc/passwd has $u" "$out" $'\n'"$u:x:$(id -u $u):"
-	[ "$(sed -n '/^passwd:$/,/^present\|^absent/p' <<<"$out" | grep -c ':x:')" = 1 ] &&
-		ok "$what: /etc/passwd has that one entry" || { fail "$what: passwd"; diag "$out"; }
-	contains "$what: $other's home is absent" "$out" "absent $(home $other)"
-	contains "$what: a write to /usr is refused" "$out" "usr refused"
-}
 
 # ---- root mode: mod_cgi + nscell-cgi, mod_fastcgi bin-path through the shim
 for u in $U1 $U2; do vhost_conf nscell-root.conf $u >"$T/root-$u.conf"; done
