@@ -100,6 +100,31 @@ ensure_group() {
 	) 9>"$TEST_USERS_LOCK"
 }
 
+# check_privileges: a command run through the test's shim() function has
+# no capability, no_new_privs, and the TIOCSTI filter (11 assertions)
+check_privileges() {
+	local out c
+	out=$(shim -- /bin/cat /proc/self/status 2>&1)
+	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+		contains "$c is empty" "$out" "$c:	0000000000000000"
+	done
+	contains "no_new_privs is set" "$out" "NoNewPrivs:	1"
+	contains "a seccomp filter is on (TIOCSTI)" "$out" "Seccomp:	2"
+	# TIOCSTI on a non-terminal: ENOTTY from the kernel, EPERM from the filter (high bits too)
+	out=$(shim -- /usr/bin/python3 -c '
+import errno, fcntl, termios
+for req in (termios.TIOCSTI, termios.TIOCSTI | 1 << 32, 0x541C, termios.TCGETS):
+    try:
+        fcntl.ioctl(open("/dev/null"), req, b"x" * 64)
+        print(hex(req), "ok")
+    except OSError as e:
+        print(hex(req), errno.errorcode[e.errno])' 2>&1)
+	contains "the filter refuses TIOCSTI" "$out" "0x5412 EPERM"
+	contains "the filter refuses TIOCSTI with high bits set" "$out" "0x100005412 EPERM"
+	contains "the filter refuses TIOCLINUX" "$out" "0x541c EPERM"
+	contains "the filter lets other ioctls through" "$out" "0x5401 ENOTTY"
+}
+
 # wait_for PID SECONDS: the exit status of background job PID, killed
 # (SIGKILL) when still running after SECONDS.  No watchdog subshell: a
 # bash subshell signalled before it has reset its traps runs the script's

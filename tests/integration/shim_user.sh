@@ -37,25 +37,7 @@ shim() { as_user $U "$SHIM" "$@"; }
 out=$(shim -- /bin/sh -c 'id -u; id -g' 2>&1)
 want=$(printf '%s\n%s' "$(id -u $U)" "$(id -g $U)")
 [ "$out" = "$want" ] && ok "id: the user's own uid and gid" || { fail "id"; diag "got: $out" "want: $want"; }
-out=$(shim -- /bin/cat /proc/self/status 2>&1)
-for c in CapInh CapPrm CapEff CapBnd CapAmb; do
-	contains "$c is empty" "$out" "$c:	0000000000000000"
-done
-contains "no_new_privs is set" "$out" "NoNewPrivs:	1"
-contains "a seccomp filter is on (TIOCSTI)" "$out" "Seccomp:	2"
-# TIOCSTI on a non-terminal: ENOTTY from the kernel, EPERM from the filter (high bits too)
-out=$(shim -- /usr/bin/python3 -c '
-import errno, fcntl, termios
-for req in (termios.TIOCSTI, termios.TIOCSTI | 1 << 32, 0x541C, termios.TCGETS):
-    try:
-        fcntl.ioctl(open("/dev/null"), req, b"x" * 64)
-        print(hex(req), "ok")
-    except OSError as e:
-        print(hex(req), errno.errorcode[e.errno])' 2>&1)
-contains "the filter refuses TIOCSTI" "$out" "0x5412 EPERM"
-contains "the filter refuses TIOCSTI with high bits set" "$out" "0x100005412 EPERM"
-contains "the filter refuses TIOCLINUX" "$out" "0x541c EPERM"
-contains "the filter lets other ioctls through" "$out" "0x5401 ENOTTY"
+check_privileges
 out=$(shim -- /bin/sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$' 2>&1)
 contains "pid 1 is the shim's init" "$out" "nscell-shim"
 contains "the command is pid 2" "$out" $'\n2'
