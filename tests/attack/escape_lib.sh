@@ -117,3 +117,16 @@ check_shim_intact() {
 		fail "$1: the shim's binary on the host was MODIFIED"
 	fi
 }
+
+# escape_canaries: what must never show up in a sandbox: HOSTDIR, a host
+# directory with a canary, and ROOTONLY, a directory only root may enter
+# (its pub/canary readable by all below it)
+escape_canaries() {
+	HOSTDIR=$SCRATCH/hostdir
+	mkdir -p "$HOSTDIR" && echo nscell-HOST-CANARY >"$HOSTDIR/canary" && chmod -R a+rX "$HOSTDIR"
+	ROOTONLY=$SCRATCH/rootonly
+	mkdir -p "$ROOTONLY/pub" && echo nscell-ROOT-CANARY >"$ROOTONLY/pub/canary"
+	chmod 700 "$ROOTONLY"
+	chmod 755 "$ROOTONLY/pub"
+	chmod 644 "$ROOTONLY/pub/canary"
+}

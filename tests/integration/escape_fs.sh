@@ -22,13 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# what must never show up in a sandbox: a host directory with a canary
-HOSTDIR=$SCRATCH/hostdir
-mkdir -p "$HOSTDIR" && echo nscell-HOST-CANARY > "$HOSTDIR/canary" && chmod -R a+rX "$HOSTDIR"
-# and a directory only root may enter
-ROOTONLY=$SCRATCH/rootonly
-mkdir -p "$ROOTONLY/pub" && echo nscell-ROOT-CANARY > "$ROOTONLY/pub/canary"
-chmod 700 "$ROOTONLY"; chmod 755 "$ROOTONLY/pub"; chmod 644 "$ROOTONLY/pub/canary"
+escape_canaries
 # no name of ours may appear where a symlink pointed
 planted() { ls -d /etc/nscell-* /root/nscell-* "$H2"/nscell-* "$HOSTDIR"/nscell-* 2>/dev/null; }
 

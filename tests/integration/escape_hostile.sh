@@ -25,11 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-HOSTDIR=$SCRATCH/hostdir
-mkdir -p "$HOSTDIR" && echo nscell-HOST-CANARY > "$HOSTDIR/canary" && chmod -R a+rX "$HOSTDIR"
-ROOTONLY=$SCRATCH/rootonly
-mkdir -p "$ROOTONLY/pub" && echo nscell-ROOT-CANARY > "$ROOTONLY/pub/canary"
-chmod 700 "$ROOTONLY"; chmod 755 "$ROOTONLY/pub"; chmod 644 "$ROOTONLY/pub/canary"
+escape_canaries
 # /root's names (less escape_fs's sentinel: it runs alongside)
 root_names() { ls -A /root | grep -vx zz-escape-sentinel; }
 root_before=$(root_names)
