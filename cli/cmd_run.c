@@ -24,8 +24,10 @@ int cli_exec_shim(const struct cli *c, char *const *extra)
 	if (!argv)
 		return NSCELL_EXIT_USAGE;
 	argv[0] = "nscell-shim";
-	memcpy(argv + 1, extra, ne * sizeof *argv);
-	memcpy(argv + 1 + ne, c->argv, n * sizeof *argv);
+	if (ne)
+		memcpy(argv + 1, extra, ne * sizeof *argv);
+	if (n)
+		memcpy(argv + 1 + ne, c->argv, n * sizeof *argv);
 	execv(shim, argv);
 	fprintf(stderr, "nscell %s: cannot run %s: %s\n", c->cmd, shim, strerror(errno));
 	free(argv);
