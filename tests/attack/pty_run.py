@@ -50,6 +50,17 @@ def main():
             os.waitpid(pid, 0)
             print("TIMEOUT")
             status = 124 << 8
+    # the command may have written its last lines between the last read
+    # and its exit: the parent still holds the slave open, so the master
+    # never ends; read until it has been quiet for a moment
+    while select.select([master], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
     # what a reader of the terminal gets now: read the slave side without
     # waiting for a newline
     attrs = termios.tcgetattr(slave)
