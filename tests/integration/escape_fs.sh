@@ -12,7 +12,7 @@ ESCAPE_USER=nscellesc4
 escape_setup "escape through the file system"
 
 cleanup() {
-	[ -n "${SWAPPERS:-}" ] && kill $SWAPPERS 2>/dev/null
+	[ -n "${SWAPPERS:-}" ] && { kill $SWAPPERS; pkill -KILL -u $U -x swap; } 2>/dev/null
 	rm -rf "$H/nscell-race" "$H/nscell-www" "$H/nscell-src" "$H/nscell-secret"
 	# put the user's tmp dir back as a plain directory
 	if [ -L "$H/.nscell" ] || [ -L "$H/.nscell/tmp" ] || [ -L "$H/.nscell/var_tmp" ]; then
@@ -121,7 +121,9 @@ T
 		if [ $rc = 0 ]; then good=$((good + 1)); elif [ $rc = 2 ]; then refused=$((refused + 1)); else
 			other=$((other + 1)); diag "launch $i: exit $rc: $out"; fi
 	done
-	kill $SWAPPERS 2>/dev/null; wait $SWAPPERS 2>/dev/null; SWAPPERS=
+	# $! is as_user's subshell, which may not exec setpriv: the swapper
+	# itself can be its child
+	kill $SWAPPERS 2>/dev/null; pkill -KILL -u $U -x swap; wait $SWAPPERS 2>/dev/null; SWAPPERS=
 	diag "$t race: $good launches ran, $refused refused a symlink"
 	[ $exposed = 0 ] && ok "$t 200 racing launches never expose the host dir" || fail "$t $exposed launches exposed the host dir"
 	[ $other = 0 ] && ok "$t every racing launch ran or was refused cleanly (exit 0 or 2)" || fail "$t $other launches ended otherwise"
