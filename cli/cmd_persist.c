@@ -211,6 +211,8 @@ static void load_record(int dirfd, const char *entry, const char *file, struct s
 /* does entry belong to the -u/-s/-a selection? */
 static bool selected(const char *entry, const char *uid, const char *exact)
 {
+	if (entry[0] < '0' || entry[0] > '9')
+		return false; /* not an entry: plans/, the plan cache */
 	if (exact)
 		return strcmp(entry, exact) == 0;
 	if (!uid)
@@ -666,6 +668,11 @@ int cmd_unmount(struct cli *c)
 	/* and the containers runc runs for them (cli/runc.c) */
 	rc |= runc_unmount(dirfd, o.user ? (long)strtoul(uid, NULL, 10) : -1, o.vhost, o.kill,
 			   o.verbose);
+	/* -a leaves nothing: the plan cache goes too (the next launches
+	 * resolve again) */
+	int plans = o.all ? state_plans_clear(dirfd) : 0;
+	if (plans > 0 && o.verbose)
+		printf("plan cache: %d entr%s removed\n", plans, plans == 1 ? "y" : "ies");
 	close(dirfd);
 	return rc ? NSCELL_EXIT_NOT_SO : 0;
 }

@@ -35,18 +35,7 @@ bool runc_id_valid(const char *id)
 
 int runc_dir_open(int statefd, bool create, nscell_error_t *err)
 {
-	if (create && mkdirat(statefd, RUNC_SUBDIR, 0700) < 0 && errno != EEXIST)
-		return nscell_error_errno(err, errno, "mkdir %s", RUNC_SUBDIR);
-	int fd = openat(statefd, RUNC_SUBDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return nscell_error_errno(err, errno, "%s", RUNC_SUBDIR);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
-		close(fd);
-		return nscell_error_set(err, EPERM, "%s: not a private directory of uid %u",
-					RUNC_SUBDIR, (unsigned)geteuid());
-	}
-	return fd;
+	return state_subdir_open(statefd, RUNC_SUBDIR, create, err);
 }
 
 int runc_register(int rundir, const char *id, const struct state_rec *r, nscell_error_t *err)

@@ -23,6 +23,7 @@
 
 #include "shim/runtime.h"
 #include "shim/shim.h"
+#include "shim/state.h"
 #include "translate/load.h"
 
 #define MAX_KEEP_FDS 256
@@ -177,6 +178,38 @@ static int exec_runtime(char **argv, nscell_error_t *err)
 	return nscell_error_errno(err, errno, "exec %s", path);
 }
 
+/* plan_load, through the plan cache of a cold launch (STATE/plans) */
+static int load_plan(struct shim *s, struct nscell_conf *conf, struct load_opts *lo,
+		     struct diags *d, nscell_error_t *err)
+{
+	nscell_error_t why = { 0 };
+	int dir = -1;
+	if (!lo->no_templates && !conf->plan_cache_off)
+		dir = state_plans_open(conf->state_dir, &why);
+	struct plan_cache cache;
+	plan_cache_init(&cache, dir);
+	lo->cache = dir >= 0 ? &cache : NULL;
+	int r = plan_load(s->plan, conf, lo, d, err);
+	lo->cache = NULL;
+	if (dir >= 0)
+		close(dir);
+	if (r == 0 && !lo->no_templates) {
+		if (conf->plan_cache_off)
+			shim_log(s, NULL, "plan cache: off (nscell.conf)");
+		else if (dir < 0)
+			shim_log(s, NULL, "plan cache: not used: %s", why.msg);
+		else if (cache.hit)
+			shim_log(s, NULL, "plan cache: hit");
+		else if (cache.uncacheable)
+			shim_log(s, NULL, "plan cache: not used: %s", cache.refused);
+		else
+			shim_log(s, NULL, "plan cache: miss (%s), %s", cache.miss,
+				 cache.stored ? "stored" : cache.refused);
+	}
+	plan_cache_free(&cache);
+	return r;
+}
+
 static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 	       struct diags *d, nscell_error_t *err)
 {
@@ -228,7 +261,7 @@ static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 	bool persist = o.enter || (!o.no_persist && (o.persist || conf->persist));
 	/* a warm launch reads no template (persist.c loads them to build) */
 	o.load.no_templates = persist;
-	int r = plan_load(plan, conf, &o.load, d, err);
+	int r = load_plan(s, conf, &o.load, d, err);
 	if (d->nerrors || (s->verbose && d->nwarnings))
 		diags_print(d, stderr);
 	if (r < 0 && d->nerrors)

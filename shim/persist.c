@@ -34,6 +34,7 @@
 #include "shim/shim.h"
 #include "shim/state.h"
 #include "translate/conf.h"
+#include "translate/fnv.h"
 #include "translate/load.h"
 #include "translate/resolve.h"
 #include "translate/template.h"
@@ -57,24 +58,6 @@ struct persist {
 };
 
 /* ---- what the sandbox is made from: FNV-1a over raw bytes, no parsing */
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static void fnv(uint64_t *h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		*h = (*h ^ b[i]) * FNV_PRIME;
-}
-
-static void fnv_str(uint64_t *h, const char *s)
-{
-	if (s)
-		fnv(h, s, strlen(s) + 1);
-	else
-		fnv(h, "\1", 1);
-}
 
 static void fnv_file(uint64_t *h, const char *path)
 {

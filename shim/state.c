@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,54 @@ int state_dir_open(const char *path, bool create, nscell_error_t *err)
 					path, bad, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 	}
 	return fd;
+}
+
+int state_subdir_open(int statefd, const char *name, bool create, nscell_error_t *err)
+{
+	if (create && mkdirat(statefd, name, 0700) < 0 && errno != EEXIST)
+		return nscell_error_errno(err, errno, "mkdir %s", name);
+	int fd = openat(statefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return nscell_error_errno(err, errno, "%s", name);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		close(fd);
+		return nscell_error_set(err, EPERM, "%s: not a private directory of uid %u", name,
+					(unsigned)geteuid());
+	}
+	return fd;
+}
+
+int state_plans_open(const char *conf_dir, nscell_error_t *err)
+{
+	char path[PATH_MAX];
+	if (state_dir_path(conf_dir, path, sizeof path, err) < 0)
+		return -1;
+	_cleanup_close_ int dir = state_dir_open(path, true, err);
+	if (dir < 0)
+		return -1;
+	int fd = state_subdir_open(dir, STATE_PLANS, true, err);
+	if (fd < 0)
+		nscell_error_wrap(err, "%s", path);
+	return fd;
+}
+
+int state_plans_clear(int statefd)
+{
+	int fd = openat(statefd, STATE_PLANS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return errno == ENOENT ? 0 : -1;
+	}
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	unlinkat(statefd, STATE_PLANS, AT_REMOVEDIR);
+	return n;
 }
 
 int state_entry_name(uid_t uid, const char *vhost, char *buf, size_t size)

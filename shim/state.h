@@ -4,6 +4,7 @@
  *
  *   STATE/                the caller's own (root's for root launches), never
  *                         writable by group or others
+ *     plans/              resolved plans of cold launches (translate/plan_cache.h)
  *     UID[@VHOST]/        one entry, 0700
  *       lock              flock: LOCK_SH to join, LOCK_EX to build, retire or remove
  *       state             the current sandbox, key=value lines, replaced whole
@@ -55,6 +56,15 @@ int state_dir_path(const char *conf_dir, char *buf, size_t size, nscell_error_t 
  * others (unprivileged: no access for them at all).  Returns an
  * O_RDONLY|O_DIRECTORY fd, or -1 with err (errnum ENOENT: missing). */
 int state_dir_open(const char *path, bool create, nscell_error_t *err);
+/* A subdirectory of STATE (create: mkdir 0700 first), checked: the
+ * caller's own and private.  An O_DIRECTORY fd, or -1 with err. */
+int state_subdir_open(int statefd, const char *name, bool create, nscell_error_t *err);
+/* STATE/plans, the plan cache (translate/plan_cache.h), made when missing:
+ * an O_DIRECTORY fd, or -1 with err (the launch goes on without it). */
+#define STATE_PLANS "plans"
+int state_plans_open(const char *conf_dir, nscell_error_t *err);
+/* Empty STATE/plans and remove it: how many entries went, -1 on error. */
+int state_plans_clear(int statefd);
 
 /* "1001" or "1001@example.com"; bytes outside [A-Za-z0-9._-] of the vhost
  * become %XX.  -1 when it does not fit. */

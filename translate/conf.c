@@ -95,7 +95,7 @@ struct cparse {
 static const char *const top_keys[] = {
 	"template", "state_dir", "tmp_dir", "persist", "cgroup_parent",
 	"memory_max", "pids_max", "cpu_max", "hostexec", "hostexec_dir", "hostexec_client",
-	"user_database",
+	"user_database", "plan_cache",
 };
 #define N_TOP (sizeof top_keys / sizeof *top_keys)
 
@@ -256,6 +256,12 @@ static int set_top(struct cparse *cp, size_t key, const char *v, unsigned col)
 		return set_cpu_max(cp, v, col);
 	case 11:
 		return set_user_database(cp, v, col);
+	case 12: {
+		bool on = true;
+		int r = set_bool(cp, &on, v, col);
+		c->plan_cache_off = !on;
+		return r;
+	}
 	default:
 		return -1;
 	}

@@ -13,6 +13,7 @@
  *   hostexec_dir = /run/nscell-hostexec   # the listener's socket directory
  *   hostexec_client = /usr/local/libexec/nscell/nscell-hostexec
  *   user_database = auto | nss | files  # where users come from (identity.h)
+ *   plan_cache = yes                 # keep resolved plans in STATE/plans (plan_cache.h)
  *   [vhost example.com]
  *   mode = on | off | inherit
  *   template = example.tpl
@@ -58,6 +59,7 @@ struct nscell_conf {
 	char *hostexec_dir;    /* absolute or NULL (HX_SOCKET_DIR) */
 	char *hostexec_client; /* absolute or NULL (the installed client) */
 	enum identity_db user_database;
+	bool plan_cache_off;   /* plan_cache = no */
 	struct conf_vhost *vhosts;
 	size_t nvhosts;
 	bool loaded;           /* conf_load ran (even if no file was there) */

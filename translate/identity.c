@@ -25,6 +25,12 @@ static bool nss_not_found(int r)
 
 static enum identity_db database = IDENTITY_DB_AUTO;
 static int files_first = -1; /* -1: not decided yet */
+static unsigned long nss_lookups;
+
+unsigned long identity_nss_lookups(void)
+{
+	return nss_lookups;
+}
 
 void identity_set_database(enum identity_db db)
 {
@@ -55,6 +61,7 @@ static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf, bo
 			return r;
 		}
 	}
+	nss_lookups++;
 	for (size_t size = 1024;; size *= 2) {
 		char *b = realloc(*buf, size);
 		if (!b)
@@ -83,6 +90,7 @@ static int gr_get(const char *name, gid_t gid, struct group *gr, char **buf,
 		if (r != 0 || database == IDENTITY_DB_FILES)
 			return r;
 	}
+	nss_lookups++;
 	for (size_t size = 1024;; size *= 2) {
 		char *b = realloc(*buf, size);
 		if (!b)
@@ -144,6 +152,7 @@ static int lookup_groups(struct plan_identity *id, bool in_files, nscell_error_t
 {
 	if (in_files)
 		return identity_files_grouplist(id->user, id->gid, &id->groups, &id->ngroups, err);
+	nss_lookups++;
 	int n = 16;
 	for (;;) {
 		gid_t *v = realloc(id->groups, (size_t)n * sizeof *v);

@@ -20,6 +20,9 @@ int identity_lookup(struct plan_identity *id, const char *user, nscell_error_t *
  * anyway (identity_files_usable), NSS for what they do not hold. */
 enum identity_db { IDENTITY_DB_AUTO, IDENTITY_DB_NSS, IDENTITY_DB_FILES };
 void identity_set_database(enum identity_db db);
+/* How many lookups went to NSS (rather than the files) so far in this
+ * process: a plan made while it stayed put depends on no NSS source. */
+unsigned long identity_nss_lookups(void);
 
 /* The default user: the caller itself when unprivileged, "nobody" for root. */
 const char *identity_default_user(void);

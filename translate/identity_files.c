@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PASSWD_FILE "/etc/passwd"
-#define GROUP_FILE "/etc/group"
+#define PASSWD_FILE IDENTITY_PASSWD_FILE
+#define GROUP_FILE IDENTITY_GROUP_FILE
 /* no line-length limit, but a bound */
 #define ENTRY_BUF_MAX (64u << 20)
 
@@ -31,7 +31,7 @@ static bool files_first(char *sources)
 
 bool identity_files_usable(const char *nsswitch)
 {
-	FILE *f = fopen(nsswitch ? nsswitch : "/etc/nsswitch.conf", "re");
+	FILE *f = fopen(nsswitch ? nsswitch : IDENTITY_NSSWITCH_FILE, "re");
 	if (!f)
 		return false; /* glibc's defaults then include more than files */
 	bool passwd = false, group = false;

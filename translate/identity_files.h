@@ -13,6 +13,11 @@
 
 #include "error.h"
 
+/* what the files answer from (and what a cached plan depends on) */
+#define IDENTITY_PASSWD_FILE "/etc/passwd"
+#define IDENTITY_GROUP_FILE "/etc/group"
+#define IDENTITY_NSSWITCH_FILE "/etc/nsswitch.conf"
+
 /* Whether nsswitch.conf (path; NULL: /etc/nsswitch.conf) makes `files`
  * the first source of both passwd and group, with `systemd` as the only
  * other one: then a user found in the files is what NSS would return.

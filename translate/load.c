@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "identity.h"
+#include "identity_files.h"
 #include "resolve.h"
 #include "template.h"
 
@@ -123,6 +125,13 @@ static int load_templates(struct plan *p, const struct nscell_conf *conf,
 		r = -1;
 	if (conf_hostexec_tpl(conf, &hostexec, d) < 0)
 		r = -1;
+	/* a relayed program is looked up on the host (realpath) at each load */
+	for (size_t i = 0; o->cache && i < vhost.n; i++)
+		if (vhost.v[i].cmd == TPL_HOSTEXEC)
+			plan_cache_refuse(o->cache, "hostexec entries (looked up on the host each time)");
+	for (size_t i = 0; o->cache && i < server.n; i++)
+		if (server.v[i].cmd == TPL_HOSTEXEC)
+			plan_cache_refuse(o->cache, "hostexec entries (looked up on the host each time)");
 	/* resolve even after parse errors: `nscell check` shows every problem */
 	const struct tpl *tpls[] = { &server, vhost_file ? &vhost : &hostexec, &hostexec };
 	struct resolve_opts ro = { .tmp_base = conf->tmp_dir, .check_sources = o->check_sources,
@@ -215,6 +224,47 @@ static int load_process(struct plan *p, const struct load_opts *o, nscell_error_
 	return 0;
 }
 
+/* Every input of plan_load_base that is not a file, into the cache's key
+ * (plan_cache.h); what cannot be keyed refuses the cache. */
+static void cache_key(struct plan_cache *c, const struct nscell_conf *conf,
+		      const struct conf_vhost *vh, const struct load_opts *o)
+{
+	const char *server = o->server_tpl ? o->server_tpl : conf->server_template;
+	const char *vhost = o->vhost_tpl ? o->vhost_tpl : vh ? vh->template : NULL;
+	plan_cache_key_str(c, PACKAGE_VERSION);
+	plan_cache_key_str(c, server ? server : nscell_default_template);
+	plan_cache_key_u32(c, server != NULL);
+	plan_cache_key_str(c, vhost);
+	plan_cache_key_str(c, conf->file);
+	plan_cache_key_str(c, o->vhost);
+	plan_cache_key_str(c, o->user);
+	plan_cache_key_u32(c, o->user ? 0 : (unsigned)geteuid()); /* the default user */
+	plan_cache_key_u32(c, o->rootless);
+	plan_cache_key_str(c, conf->tmp_dir);
+	plan_cache_key_u32(c, conf->user_database);
+	if (server)
+		plan_cache_dep(c, server);
+	if (vhost)
+		plan_cache_dep(c, vhost);
+	if (conf->hostexec)
+		plan_cache_refuse(c, "hostexec in nscell.conf (looked up on the host each time)");
+	if (o->check_sources)
+		plan_cache_refuse(c, "sources checked (each one's presence is an input)");
+}
+
+/* after a load: the user database's files, unless NSS answered */
+static void cache_store(struct plan_cache *c, const struct nscell_conf *conf,
+			const struct plan *p, unsigned long nss_before)
+{
+	if (identity_nss_lookups() != nss_before)
+		plan_cache_refuse(c, "the user came from NSS, not the files");
+	plan_cache_dep(c, IDENTITY_PASSWD_FILE);
+	plan_cache_dep(c, IDENTITY_GROUP_FILE);
+	if (conf->user_database == IDENTITY_DB_AUTO)
+		plan_cache_dep(c, IDENTITY_NSSWITCH_FILE);
+	plan_cache_put(c, p);
+}
+
 int plan_load_base(struct plan *p, struct nscell_conf *conf, const struct load_opts *o,
 		   struct diags *d, nscell_error_t *err)
 {
@@ -235,6 +285,14 @@ int plan_load_base(struct plan *p, struct nscell_conf *conf, const struct load_o
 		if (!(p->vhost = strdup(o->vhost)))
 			return nscell_error_set(err, 0, "out of memory");
 	}
+	bool off = vh && vh->mode == CONF_VHOST_OFF;
+	struct plan_cache *cache = !off && !o->no_templates && !o->identity ? o->cache : NULL;
+	if (cache) {
+		cache_key(cache, conf, vh, o);
+		if (!cache->uncacheable && plan_cache_get(cache, p) == 1)
+			return 0;
+	}
+	unsigned long nss_before = identity_nss_lookups();
 	if (o->identity) {
 		if (identity_copy(&p->id, o->identity) < 0)
 			return nscell_error_set(err, ENOMEM, "user '%s': out of memory", o->identity->user);
@@ -245,9 +303,11 @@ int plan_load_base(struct plan *p, struct nscell_conf *conf, const struct load_o
 			return -1;
 	}
 
-	p->sandbox_off = vh && vh->mode == CONF_VHOST_OFF;
+	p->sandbox_off = off;
 	if (!p->sandbox_off && !o->no_templates && load_templates(p, conf, vh, o, d) < 0)
 		return summarise(d, err, "templates");
+	if (cache)
+		cache_store(cache, conf, p, nss_before);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "error.h"
 #include "plan.h"
+#include "plan_cache.h"
 
 struct load_opts {
 	const char *conf_path;   /* -C; NULL = NSCELL_DEFAULT_CONF, missing is fine */
@@ -25,6 +26,8 @@ struct load_opts {
 				    read (a persisted sandbox's warm launch) */
 	const struct plan_identity *identity; /* the user, looked up before (libnscell's
 						 cache): copied, o->user is not looked up */
+	struct plan_cache *cache; /* plan_cache_init'ed: take the base from it when
+				     nothing changed, else store it there; NULL: none */
 };
 
 /* Everything from reading nscell.conf to plan_sort.  Template problems are

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
+
 static size_t hash(const char *dst, bool remount)
 {
-	uint64_t h = 1469598103934665603u; /* FNV-1a */
-	for (const unsigned char *s = (const unsigned char *)dst; *s; s++)
-		h = (h ^ *s) * 1099511628211u;
+	uint64_t h = FNV_OFFSET;
+	fnv(&h, dst, strlen(dst));
 	return (size_t)(h ^ remount);
 }
 
