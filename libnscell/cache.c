@@ -1,8 +1,9 @@
 /* nscell_spawn()'s cache between calls: one generation at a time, made of
  * a loaded nscell.conf and the users looked up with it.  A generation is
- * valid while the files it was made from stat the same (device, inode,
- * size, mtime, ctime, or the same stat error); a call that finds one of
- * them changed starts a new generation, and the old one is freed when the
+ * valid while the files it was made from have the stamps they had
+ * (translate/file_stamp.h), and only if they had been left alone for a
+ * moment when it was made; a call that finds one of them changed starts a
+ * new generation, and the old one is freed when the
  * last call holding it releases it.  A generation never changes what it
  * handed out: users are only added, in slots of their own.  The
  * generation is also keyed by NSCELL_STATE_DIR, which conf_load reads. */
@@ -19,20 +20,13 @@
 #include <unistd.h>
 
 #include "translate/diag.h"
+#include "translate/file_stamp.h"
 #include "translate/identity.h"
 #include "translate/identity_files.h"
 
 #define CACHE_USERS 64
 
 enum { STAMP_CONF, STAMP_PASSWD, STAMP_GROUP, STAMP_NSSWITCH, NSTAMPS };
-
-struct stamp {
-	int err; /* stat's errno, 0: st is the file's */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-};
 
 struct cached_user {
 	char *key; /* as the caller named the user ("" for the default) */
@@ -45,7 +39,8 @@ struct spawn_cache_gen {
 	char *conf_path;
 	bool must_exist; /* the path was the caller's (a missing file is an error) */
 	char *state_env; /* NSCELL_STATE_DIR when conf was loaded (it overrides state_dir) */
-	struct stamp stamps[NSTAMPS];
+	struct file_stamp stamps[NSTAMPS];
+	bool settled; /* its files were left alone long enough to be told by stamps */
 	struct nscell_conf conf;
 	struct cached_user users[CACHE_USERS];
 	size_t nusers;
@@ -54,34 +49,21 @@ struct spawn_cache_gen {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct spawn_cache_gen *current;
 
-static void stamp_take(struct stamp *s, const char *path)
+static void stamps_take(struct file_stamp *v, const char *conf_path)
 {
-	struct stat st;
-	memset(s, 0, sizeof *s);
-	if (stat(path, &st) < 0) {
-		s->err = errno ? errno : EIO;
-		return;
-	}
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	s->size = st.st_size;
-	s->mtime = st.st_mtim;
-	s->ctime = st.st_ctim;
+	file_stamp_take(&v[STAMP_CONF], conf_path);
+	file_stamp_take(&v[STAMP_PASSWD], IDENTITY_PASSWD_FILE);
+	file_stamp_take(&v[STAMP_GROUP], IDENTITY_GROUP_FILE);
+	file_stamp_take(&v[STAMP_NSSWITCH], IDENTITY_NSSWITCH_FILE);
 }
 
-static bool stamp_same(const struct stamp *a, const struct stamp *b)
+/* a file changed a moment ago may change again unseen (file_stamp.h) */
+static bool stamps_settled(const struct file_stamp *v)
 {
-	return a->err == b->err && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
-}
-
-static void stamps_take(struct stamp *v, const char *conf_path)
-{
-	stamp_take(&v[STAMP_CONF], conf_path);
-	stamp_take(&v[STAMP_PASSWD], "/etc/passwd");
-	stamp_take(&v[STAMP_GROUP], "/etc/group");
-	stamp_take(&v[STAMP_NSSWITCH], "/etc/nsswitch.conf");
+	for (size_t i = 0; i < NSTAMPS; i++)
+		if (!file_stamp_settled(&v[i], FILE_STAMP_SETTLE))
+			return false;
+	return true;
 }
 
 static const char *state_env(void)
@@ -110,7 +92,8 @@ static void gen_unref(struct spawn_cache_gen *g)
 
 /* A new generation for path, its stamps taken before the file is read (a
  * change while it is read shows at the next call). */
-static struct spawn_cache_gen *gen_new(const char *path, bool must_exist, const struct stamp *stamps)
+static struct spawn_cache_gen *gen_new(const char *path, bool must_exist,
+				       const struct file_stamp *stamps)
 {
 	struct spawn_cache_gen *g = calloc(1, sizeof *g);
 	if (!g)
@@ -121,6 +104,7 @@ static struct spawn_cache_gen *gen_new(const char *path, bool must_exist, const 
 	g->refs = 1;
 	g->must_exist = must_exist;
 	memcpy(g->stamps, stamps, sizeof g->stamps);
+	g->settled = stamps_settled(stamps);
 	g->conf_path = strdup(path);
 	g->state_env = state_env() ? strdup(state_env()) : NULL;
 	int r = g->conf_path && (g->state_env || !state_env()) ? conf_load(&g->conf, path, must_exist, &d) : -1;
@@ -134,16 +118,16 @@ static struct spawn_cache_gen *gen_new(const char *path, bool must_exist, const 
 
 const struct nscell_conf *spawn_cache_conf(const char *path, struct spawn_cache_ref *ref)
 {
-	struct stamp now[NSTAMPS];
+	struct file_stamp now[NSTAMPS];
 	const char *conf_path = path ? path : NSCELL_DEFAULT_CONF;
 	ref->gen = NULL;
 	pthread_mutex_lock(&cache_lock);
 	stamps_take(now, conf_path);
 	struct spawn_cache_gen *g = current;
-	bool valid = g && strcmp(g->conf_path, conf_path) == 0 && g->must_exist == (path != NULL) &&
-		     same_string(g->state_env, state_env());
+	bool valid = g && g->settled && strcmp(g->conf_path, conf_path) == 0 &&
+		     g->must_exist == (path != NULL) && same_string(g->state_env, state_env());
 	for (size_t i = 0; valid && i < NSTAMPS; i++)
-		valid = stamp_same(&g->stamps[i], &now[i]);
+		valid = file_stamp_same(&g->stamps[i], &now[i]);
 	if (!valid) {
 		gen_unref(current);
 		current = gen_new(conf_path, path != NULL, now);

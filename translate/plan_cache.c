@@ -1,8 +1,8 @@
 /* Resolved plans kept between cold launches (plan_cache.h).
  *
  *   entry   = MAGIC, key (u64 length, bytes), u32 ndeps, deps, plan
- *   dep     = path (string), signature (u32 present, then u64 dev ino
- *             size mode mtime.s mtime.ns ctime.s ctime.ns) */
+ *   dep     = path (string), its file_stamp (u64 err dev ino size mode
+ *             mtime.s mtime.ns ctime.s ctime.ns) */
 #include "plan_cache.h"
 
 #include <errno.h>
@@ -15,20 +15,16 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "file_stamp.h"
 #include "fnv.h"
 
 static const char MAGIC[] = "nscell plan cache 1\n";
-
-struct sig {
-	uint64_t present, dev, ino, size, mode, mtime_s, mtime_ns, ctime_s, ctime_ns;
-};
-#define SIG_FIELDS (sizeof(struct sig) / sizeof(uint64_t))
 
 void plan_cache_init(struct plan_cache *c, int dirfd)
 {
 	memset(c, 0, sizeof *c);
 	c->dirfd = dirfd;
-	c->settle = PLAN_CACHE_SETTLE;
+	c->settle = FILE_STAMP_SETTLE;
 	codec_put(&c->key, MAGIC, sizeof MAGIC - 1);
 }
 
@@ -64,19 +60,6 @@ void plan_cache_refuse(struct plan_cache *c, const char *why)
 	if (!c->uncacheable)
 		c->refused = why;
 	c->uncacheable = true;
-}
-
-/* 0, or -1 when the file cannot be looked at (absent is a signature) */
-static int signature(const char *path, struct sig *s)
-{
-	struct stat st;
-	memset(s, 0, sizeof *s);
-	if (stat(path, &st) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
-	*s = (struct sig){ 1, st.st_dev, st.st_ino, (uint64_t)st.st_size, st.st_mode,
-			   (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec,
-			   (uint64_t)st.st_ctim.tv_sec, (uint64_t)st.st_ctim.tv_nsec };
-	return 0;
 }
 
 static void entry_name(const struct plan_cache *c, char name[17])
@@ -130,11 +113,13 @@ static bool deps_unchanged(struct plan_cache *c, struct codec_in *r)
 	for (uint32_t i = 0; i < n && !r->bad; i++) {
 		uint32_t len;
 		const char *path = codec_get_bytes(r, &len);
-		uint64_t want[SIG_FIELDS];
-		for (size_t k = 0; k < SIG_FIELDS; k++)
-			want[k] = codec_get_u64(r);
-		struct sig now;
-		if (!path || signature(path, &now) < 0 || memcmp(&now, want, sizeof want) != 0) {
+		struct file_stamp want, now;
+		uint64_t *f = (uint64_t *)&want;
+		for (size_t k = 0; k < FILE_STAMP_FIELDS; k++)
+			f[k] = codec_get_u64(r);
+		if (path)
+			file_stamp_take(&now, path);
+		if (!path || !file_stamp_same(&now, &want)) {
 			c->miss = "a template, nscell.conf or the user database changed";
 			return false;
 		}
@@ -209,22 +194,21 @@ static int write_entry(struct plan_cache *c, const struct codec_buf *w)
  * a later change apart keeps the plan out */
 static int put_deps(struct plan_cache *c, struct codec_buf *w)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	codec_put_u32(w, (uint32_t)c->ndeps);
 	for (size_t i = 0; i < c->ndeps; i++) {
-		struct sig s;
-		if (signature(c->deps[i], &s) < 0) {
+		struct file_stamp s;
+		file_stamp_take(&s, c->deps[i]);
+		if (s.err && !file_stamp_absent(&s)) {
 			c->refused = "a file it was made from cannot be looked at";
 			return -1;
 		}
-		if (s.present && (int64_t)s.ctime_s > (int64_t)now.tv_sec - c->settle) {
+		if (!file_stamp_settled(&s, c->settle)) {
 			c->refused = "a file it was made from changed a moment ago";
 			return -1;
 		}
 		codec_put_str(w, c->deps[i]);
 		const uint64_t *f = (const uint64_t *)&s;
-		for (size_t k = 0; k < SIG_FIELDS; k++)
+		for (size_t k = 0; k < FILE_STAMP_FIELDS; k++)
 			codec_put_u64(w, f[k]);
 	}
 	return 0;

@@ -13,11 +13,9 @@
  * The key holds every input that is not a file: the paths of the
  * templates and nscell.conf, the user as named, the vhost, the settings
  * resolution reads (tmp_dir, user_database), the built-in template's text
- * and nscell's version.  A file's change always moves its ctime; but
- * timestamps are coarse (a tick, on some filesystems a second), so a plan
- * is not stored while any of its files changed in the last
- * PLAN_CACHE_SETTLE seconds: a later change in the same tick would
- * otherwise leave the signature as it was. */
+ * and nscell's version.  The files are told by their stamps
+ * (file_stamp.h): a plan is not stored while one of its files changed in
+ * the last FILE_STAMP_SETTLE seconds. */
 #ifndef NSCELL_PLAN_CACHE_H
 #define NSCELL_PLAN_CACHE_H
 
@@ -27,7 +25,6 @@
 #include "plan.h"
 #include "plan_codec.h"
 
-#define PLAN_CACHE_SETTLE 2 /* seconds */
 #define PLAN_CACHE_MAX_DEPS 8
 #define PLAN_CACHE_MAX_SIZE (64u << 20)
 
@@ -36,7 +33,7 @@ struct plan_cache {
 	struct codec_buf key;       /* every input that is not a file */
 	const char *deps[PLAN_CACHE_MAX_DEPS]; /* paths, not owned */
 	size_t ndeps;
-	int settle;                 /* PLAN_CACHE_SETTLE (tests set 0) */
+	int settle;                 /* FILE_STAMP_SETTLE (tests set 0) */
 	bool uncacheable;           /* an input the key cannot hold was used */
 	bool hit, stored;           /* what plan_cache_get and _put did */
 	const char *miss;           /* why get missed, for -v */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
+#include "translate/file_stamp.h"
 #include "translate/plan_cache.h"
 #include "translate/plan_codec.h"
 
@@ -222,7 +223,7 @@ START_TEST(cache_settle)
 	struct plan_cache c;
 	sample(&p);
 	key(&c, "alice");
-	c.settle = PLAN_CACHE_SETTLE; /* dep was written just now */
+	c.settle = FILE_STAMP_SETTLE; /* dep was written just now */
 	ck_assert_int_eq(plan_cache_put(&c, &p), -1);
 	ck_assert_ptr_nonnull(c.refused);
 	plan_cache_free(&c);
