@@ -40,6 +40,7 @@ enum rule {
 	R_PLACED_FILES,
 	R_NOFILE,
 	R_ROOTLESS_DEVPTS,
+	R_SECCOMP_TTY,
 	R_COUNT,
 };
 
@@ -69,6 +70,10 @@ static const char *const rule_text[R_COUNT] = {
 	[R_ROOTLESS_DEVPTS] = "rootless /dev/pts: devpts's root belongs to uid 0 of the user "
 			      "namespace, the caller under rootless runc, unmapped in the shim's; "
 			      "owner and access not compared",
+	[R_SECCOMP_TTY] = "seccomp with no terminal in reach: the shim's command, in a new "
+			  "session, gets the TIOCSTI filter only when a terminal reaches it, runc "
+			  "loads the bundle's always; compared as 'the TIOCSTI filter given a "
+			  "terminal'",
 };
 
 static void count(struct norm *n, enum rule r)
@@ -411,6 +416,24 @@ static void nofile(struct norm *n)
 	}
 }
 
+/* a template launch (not a bundle's) without a terminal: no filter in the
+ * shim, the bundle's under runc; both read as the rule */
+static void seccomp_tty(struct norm *n)
+{
+	struct probe_fact *e[2] = { find(&n->r->runc, "seccomp"), find(&n->r->shim, "seccomp") };
+	if (n->ctx->plan->rootfs || !e[0] || !e[1] || strcmp(e[0]->value, "filter, filters 1") != 0 ||
+	    strcmp(e[1]->value, "disabled, filters 0") != 0)
+		return;
+	for (int s = 0; s < 2; s++) {
+		char *v = strdup("the TIOCSTI filter given a terminal");
+		if (!v)
+			continue;
+		free(e[s]->value);
+		e[s]->value = v;
+		count(n, R_SECCOMP_TTY);
+	}
+}
+
 static int note(struct diff_result *r, const char *text, unsigned k)
 {
 	char **v = realloc(r->notes, (r->nnotes + 1) * sizeof *v);
@@ -452,6 +475,7 @@ int diff_compare(struct probe *runc, struct probe *shim, const struct diff_ctx *
 	dev(&n);
 	plan_entries(&n);
 	nofile(&n);
+	seccomp_tty(&n);
 	for (int i = 0; i < R_COUNT; i++)
 		if (n.counts[i] && note(r, rule_text[i], n.counts[i]) < 0)
 			return nscell_error_set(err, ENOMEM, "out of memory");

@@ -234,7 +234,8 @@ int child_main(void *plan)
 	/* a new session: no controlling terminal to push input into */
 	CHECK(syscall(SYS_setsid), STEP_SETSID, 0);
 	become_user(c);
-	CHECK(syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->filter, 0, 0), STEP_SECCOMP, 0);
+	if (c->filter)
+		CHECK(syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->filter, 0, 0), STEP_SECCOMP, 0);
 	tie_to_parent(c);
 	enter_cwd(c);
 	close_others(c);

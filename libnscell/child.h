@@ -60,7 +60,7 @@ struct child_plan {
 	size_t ngroups;
 	uid_t uid;
 	gid_t gid;
-	const struct sock_fprog *filter;
+	const struct sock_fprog *filter; /* the TIOCSTI filter, NULL when no terminal reaches the command */
 	const char *cwd;
 	bool cwd_given;          /* a missing cwd is an error, not / */
 	char *const *argv;

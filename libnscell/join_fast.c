@@ -56,6 +56,16 @@ struct fast {
 	char *stack;
 };
 
+/* the command's 0, 1, 2 (the caller's, or what stdio names) and kept
+ * fds: with a terminal among them, the TIOCSTI filter too (shim/init.c) */
+static bool reaches_terminal(const struct shim *s, const struct nscell_spawn_opts *o)
+{
+	int stdio[3];
+	for (int fd = 0; fd < 3; fd++)
+		stdio[fd] = o->stdio[fd] >= 0 ? o->stdio[fd] : fd;
+	return fds_any_terminal(stdio, 3) || fds_any_terminal(s->keep_fds, s->nkeep_fds);
+}
+
 static void fast_free(struct fast *f)
 {
 	free(f->env);
@@ -100,7 +110,7 @@ static int prepare(struct shim *s, struct fast *f, int pidfd, pid_t keeper, unsi
 		.stdio = { o->stdio[0], o->stdio[1], o->stdio[2] }, .keep = s->keep_fds,
 		.nkeep = s->nkeep_fds, .set_groups = true, .groups = p->id.groups,
 		.ngroups = p->id.ngroups, .uid = p->id.uid, .gid = p->id.gid,
-		.filter = creds_tiocsti_filter(), .cwd = p->proc.cwd ? p->proc.cwd : "/",
+		.filter = reaches_terminal(s, o) ? creds_tiocsti_filter() : NULL, .cwd = p->proc.cwd ? p->proc.cwd : "/",
 		.cwd_given = s->cwd_given, .argv = p->proc.argv, .envp = f->env, .path = path,
 		.max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (unsigned)rl.rlim_cur :
 										       65536,

@@ -92,6 +92,20 @@ int fds_setup(struct shim *s, const int *keep, size_t nkeep, nscell_error_t *err
 	return 0;
 }
 
+bool fds_any_terminal(const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0 && isatty(fds[i]))
+			return true;
+	return false;
+}
+
+bool fds_reach_terminal(const struct shim *s)
+{
+	static const int stdio[] = { 0, 1, 2 };
+	return fds_any_terminal(stdio, 3) || fds_any_terminal(s->keep_fds, s->nkeep_fds);
+}
+
 static void close_from_to(int first, int last)
 {
 	if (first > last)

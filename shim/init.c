@@ -69,6 +69,11 @@ int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 	 * control could not work there anyway. */
 	if (setsid() < 0 && in_sandbox)
 		return nscell_error_errno(err, errno, "setsid");
+	/* A terminal the command holds could still be pushed into once it
+	 * made it its own (TIOCSCTTY, when no session has it): then the
+	 * filter too.  Without a new session it is the only lock; a bundle
+	 * whose config asks for it gets it as runc would give it. */
+	s->tty_filter = !in_sandbox || s->bundle_seccomp || fds_reach_terminal(s);
 	umask(s->umask);
 	if (creds_drop(s, in_sandbox, parent, err) < 0)
 		return -1;

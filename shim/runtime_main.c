@@ -15,7 +15,9 @@ int main(int argc, char **argv)
 {
 	struct plan plan;
 	memset(&plan, 0, sizeof plan);
-	struct shim s = { .plan = &plan, .err_fd = -1, .status_fd = -1, .keeper_fd = -1, .commit_fd = -1 };
+	/* every bundle the reader takes carries the TIOCSTI filter (linux.seccomp) */
+	struct shim s = { .plan = &plan, .err_fd = -1, .status_fd = -1, .keeper_fd = -1, .commit_fd = -1,
+			  .bundle_seccomp = true };
 	shim_log_start();
 	/* as nscell-shim: root runs it, or a user for itself */
 	if (getauxval(AT_SECURE) || getuid() != geteuid() || getgid() != getegid()) {

@@ -42,6 +42,8 @@ struct shim {
 	bool want_cgroup;     /* -c */
 	bool interactive;     /* no command, stdin is a tty: the shell with -i */
 	bool compat;          /* NSCELL_SHIM_COMPAT=1: take the pre-5.12 kernel paths */
+	bool tty_filter;      /* the command gets the TIOCSTI filter (init.c decides) */
+	bool bundle_seccomp;  /* an OCI bundle's linux.seccomp asks for that filter: always */
 	int *keep_fds;        /* sorted, unique, all >= 3: --keep-fd and LISTEN_FDS */
 	size_t nkeep_fds;
 	unsigned listen_fds;  /* LISTEN_FDS passed on (fds 3..3+n-1), 0 when none */
@@ -171,6 +173,10 @@ int fds_setup(struct shim *s, const int *keep, size_t nkeep, nscell_error_t *err
  * passed on, or every LISTEN_* removed when they are not.  The strings
  * are env's (plus one new one); NULL on failure. */
 char **fds_finish(const struct shim *s, char **env, nscell_error_t *err);
+/* Whether one of the n fds is a terminal. */
+bool fds_any_terminal(const int *fds, size_t n);
+/* Whether the command would hold a terminal: 0, 1, 2 or a kept fd. */
+bool fds_reach_terminal(const struct shim *s);
 
 /* cgroup.c: a per-user cgroup under p->cgroup.parent with the plan's limits */
 int cgroup_prepare(struct shim *s, nscell_error_t *err);

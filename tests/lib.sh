@@ -100,25 +100,40 @@ ensure_group() {
 	) 9>"$TEST_USERS_LOCK"
 }
 
-# check_privileges: a command run through the test's shim() function has
-# no capability, no_new_privs, and the TIOCSTI filter (11 assertions)
+# check_privileges LAUNCHER...: a command run through LAUNCHER (a shim
+# command line up to its "--") has no capability, no_new_privs, a session
+# of its own and no controlling terminal; with no terminal in reach no
+# seccomp filter is needed, and given one (a pty on 0, 1 and 2) the
+# TIOCSTI filter is on too (14 assertions)
 check_privileges() {
 	local out c
-	out=$(shim -- /bin/cat /proc/self/status 2>&1)
+	out=$("$@" -- /bin/cat /proc/self/status 2>&1 </dev/null)
 	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
 		contains "$c is empty" "$out" "$c:	0000000000000000"
 	done
 	contains "no_new_privs is set" "$out" "NoNewPrivs:	1"
-	contains "a seccomp filter is on (TIOCSTI)" "$out" "Seccomp:	2"
+	contains "no terminal in reach: no seccomp filter needed" "$out" "Seccomp:	0"
+	out=$("$@" -- /usr/bin/python3 -c '
+import errno, os
+print("leader" if os.getsid(0) == os.getpid() else "not a leader")
+try:
+    os.open("/dev/tty", os.O_RDWR)
+    print("tty opened")
+except OSError as e:
+    print("no tty:", errno.errorcode[e.errno])' 2>&1 </dev/null)
+	contains "the command leads a session of its own" "$out" "leader"
+	contains "it has no controlling terminal" "$out" "no tty: ENXIO"
 	# TIOCSTI on a non-terminal: ENOTTY from the kernel, EPERM from the filter (high bits too)
-	out=$(shim -- /usr/bin/python3 -c '
+	out=$(/usr/bin/python3 "$SRCDIR/tests/attack/pty_run.py" 20 "$@" -- /usr/bin/python3 -c '
 import errno, fcntl, termios
+print(open("/proc/self/status").read())
 for req in (termios.TIOCSTI, termios.TIOCSTI | 1 << 32, 0x541C, termios.TCGETS):
     try:
         fcntl.ioctl(open("/dev/null"), req, b"x" * 64)
         print(hex(req), "ok")
     except OSError as e:
         print(hex(req), errno.errorcode[e.errno])' 2>&1)
+	contains "given a terminal: the seccomp filter is on" "$out" "Seccomp:	2"
 	contains "the filter refuses TIOCSTI" "$out" "0x5412 EPERM"
 	contains "the filter refuses TIOCSTI with high bits set" "$out" "0x100005412 EPERM"
 	contains "the filter refuses TIOCLINUX" "$out" "0x541c EPERM"

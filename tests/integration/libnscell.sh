@@ -103,7 +103,10 @@ contains "it starts in the home" "$out" "$H"
 n=$(grep -cE '^Cap(Inh|Prm|Eff|Bnd|Amb):[[:space:]]+0+$' <<<"$out")
 [ "$n" = 5 ] && ok "all five capability sets are empty" || { fail "capabilities"; diag "$out"; }
 contains "no_new_privs is set" "$out" $'NoNewPrivs:\t1'
-contains "the seccomp filter is on" "$out" $'Seccomp:\t2'
+contains "no terminal in reach: no seccomp filter needed" "$out" $'Seccomp:\t0'
+out=$(/usr/bin/python3 "$SRCDIR/tests/attack/pty_run.py" 30 timeout 30 "$T" -x /nonexistent/nscell-shim -u $U -- \
+	/bin/grep Seccomp: /proc/self/status 2>&1)
+contains "given a terminal on 0, 1, 2: the seccomp filter is on" "$out" $'Seccomp:\t2'
 contains "the caller's signals, umask, cwd, fds, pid namespace are unchanged" "$out" "caller unchanged"
 
 out=$(sp -u $U -d /tmp -- /bin/pwd)

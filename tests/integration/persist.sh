@@ -74,7 +74,9 @@ contains "the joined command's parent is outside the pid namespace" "$out" "ppid
 contains "joined: no capability" "$out" "CapEff:	0000000000000000"
 contains "joined: empty bounding set" "$out" "CapBnd:	0000000000000000"
 contains "joined: no_new_privs" "$out" "NoNewPrivs:	1"
-contains "joined: the seccomp filter" "$out" "Seccomp:	2"
+contains "joined, no terminal in reach: no seccomp filter needed" "$out" "Seccomp:	0"
+out=$(/usr/bin/python3 "$SRCDIR/tests/attack/pty_run.py" 30 "$NSCELL_SHIM" -p -u $U -- /bin/grep Seccomp: /proc/self/status 2>&1)
+contains "joined, given a terminal: the seccomp filter" "$out" "Seccomp:	2"
 out=$(shimp -- /bin/sh -c 'id -u; id -G' 2>&1)
 [ "$out" = "$(id -u $U)"$'\n'"$(id -G $U)" ] && ok "joined: the user's uid and groups" || { fail "joined ids"; diag "$out"; }
 

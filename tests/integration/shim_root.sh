@@ -29,7 +29,7 @@ out=$("$NSCELL_SHIM" -u $U2 -- /bin/sh -c 'getent passwd "$(id -un)" | cut -d: -
 [ "$out" = "$long" ] && ok "a 3,000-byte passwd entry arrives whole" || fail "long passwd entry: ${out:0:80}"
 usermod -c "" $U2
 
-check_privileges
+check_privileges "$NSCELL_SHIM" -u $U
 
 out=$(shim -- /bin/sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$' 2>&1)
 contains "pid 1 is the shim's init" "$out" "nscell-shim"

@@ -37,7 +37,7 @@ shim() { as_user $U "$SHIM" "$@"; }
 out=$(shim -- /bin/sh -c 'id -u; id -g' 2>&1)
 want=$(printf '%s\n%s' "$(id -u $U)" "$(id -g $U)")
 [ "$out" = "$want" ] && ok "id: the user's own uid and gid" || { fail "id"; diag "got: $out" "want: $want"; }
-check_privileges
+check_privileges setpriv --reuid=$U --regid=$U --init-groups --inh-caps=-all --bounding-set=-all -- "$SHIM"
 out=$(shim -- /bin/sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$' 2>&1)
 contains "pid 1 is the shim's init" "$out" "nscell-shim"
 contains "the command is pid 2" "$out" $'\n2'
