@@ -261,7 +261,7 @@ int runc_enter(const struct runc_entry *e, bool as_root, const char *cwd, char *
 	return rc;
 }
 
-/* ---- unmount and enter, next to the shim's sandboxes (cli/cmd_persist.c) */
+/* ---- unmount and enter, next to the shim's sandboxes (cli/cmd_unmount.c) */
 
 static bool selected(const struct runc_entry *e, long uid, const char *vhost)
 {
