@@ -242,6 +242,7 @@ static int export_entry(struct exporter *x, size_t i)
 	switch (m->op) {
 	case PLAN_BIND: case PLAN_TMP: case PLAN_TMPFS:
 	case PLAN_PROC: case PLAN_MQUEUE: case PLAN_DEV:
+	case PLAN_SYSFS: case PLAN_CGROUP:
 		return hidden ? 0 : make_mount_point(x, m); /* runc makes hidden ones */
 	case PLAN_DIR:
 		return make_dir(base, m->dst, m->mode, true, p->id.uid, p->id.gid, x->chown_dirs,

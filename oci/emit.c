@@ -6,7 +6,10 @@
  *
  * - process.user.umask is left out: it is a runtime-spec 1.1 field, and runc
  *   sets umask 0022 itself whenever a mount namespace is used (always here).
- * - process.rlimits: the plan has none, so the caller's limits are inherited.
+ * - process.rlimits: only those of the plan (a config's; a template has
+ *   none, so the caller's limits are inherited).
+ * - process.capabilities: all five sets empty, unless the plan names some
+ *   (a config's: a template never does).
  * - linux.devices: runc makes the device nodes of PLAN_DEV (oci/rules.c).
  * - linux.resources.devices: runc always installs its default device cgroup
  *   policy (deny all but the standard nodes) when it manages a cgroup.
@@ -83,6 +86,44 @@ static void where(struct emit *e, const char *what, const char *name)
 			 name ? name : "");
 }
 
+/* a set of the plan's capabilities, by number */
+static void cap_set(struct emit *e, uint64_t set)
+{
+	arr_open(e);
+	for (int cap = 0; cap < PLAN_CAP_COUNT; cap++)
+		if (set & (1ull << cap))
+			str(e, plan_cap_name(cap));
+	arr_close(e);
+}
+
+static void u64(struct emit *e, uint64_t v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+	chk(e, yajl_gen_number(e->g, buf, (size_t)n));
+}
+
+static void emit_rlimits(struct emit *e)
+{
+	const struct plan_process *pp = &e->p->proc;
+	if (!pp->nrlimits)
+		return;
+	key(e, "rlimits");
+	arr_open(e);
+	for (size_t i = 0; i < pp->nrlimits; i++) {
+		const char *name = plan_rlimit_name(pp->rlimits[i].resource);
+		map_open(e);
+		key(e, "type");
+		str(e, name ? name : "?");
+		key(e, "hard");
+		u64(e, pp->rlimits[i].hard);
+		key(e, "soft");
+		u64(e, pp->rlimits[i].soft);
+		map_close(e);
+	}
+	arr_close(e);
+}
+
 static void emit_process(struct emit *e)
 {
 	const struct plan *p = e->p;
@@ -122,12 +163,15 @@ static void emit_process(struct emit *e)
 	map_open(e);
 	static const char *const sets[] = { "bounding", "effective", "inheritable",
 					    "permitted", "ambient" };
+	const struct plan_caps *c = &p->proc.caps;
+	const uint64_t have[] = { c->bounding, c->effective, c->inheritable, c->permitted,
+				  c->ambient };
 	for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
 		key(e, sets[i]);
-		arr_open(e);
-		arr_close(e);
+		cap_set(e, p->proc.has_caps ? have[i] : 0);
 	}
 	map_close(e);
+	emit_rlimits(e);
 	key(e, "noNewPrivileges");
 	boolean(e, true);
 	map_close(e);
@@ -160,7 +204,8 @@ static int emit_dev(struct emit *e, const struct plan_mount *m)
 		if (asprintf(&dst, "%s%s", part == OCI_DEV_TMPFS ? m->dst : base,
 			     oci_dev_suffix[part]) < 0)
 			return -1;
-		oci_dev_options(part, e->p->namespaces & PLAN_NS_USER, &o);
+		oci_dev_options(part, e->p->namespaces & PLAN_NS_USER, m->flags & PLAN_F_RUNC_DEV,
+				&o);
 		emit_mount(e, dst, oci_dev_type[part], oci_dev_source[part], &o);
 		free(dst);
 	}
@@ -199,6 +244,11 @@ static int emit_mounts(struct emit *e, nscell_error_t *err)
 		case PLAN_MQUEUE:
 			oci_mount_options(p, m, e->rootless, false, &o);
 			emit_mount(e, m->dst, "mqueue", "mqueue", &o);
+			break;
+		case PLAN_SYSFS:
+		case PLAN_CGROUP: /* a config's, read back */
+			oci_mount_options(p, m, e->rootless, false, &o);
+			emit_mount(e, m->dst, plan_op_name(m->op), plan_op_name(m->op), &o);
 			break;
 		case PLAN_DEV:
 			if (emit_dev(e, m) < 0)

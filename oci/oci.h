@@ -78,7 +78,8 @@ bool oci_rootless(const struct plan *p, const struct oci_opts *o);
 
 /* The mount entry that hides p->mounts[i] from the bundle's rootfs (the
  * last earlier mount whose destination is dst or a parent of it), or NULL.
- * Only mount ops (bind, tmp, tmpfs, proc, mqueue, dev) hide anything. */
+ * Only mount ops (bind, tmp, tmpfs, proc, mqueue, dev, sysfs, cgroup)
+ * hide anything. */
 const struct plan_mount *oci_hidden_by(const struct plan *p, size_t i);
 bool oci_op_is_mount(enum plan_op op);
 
@@ -102,17 +103,19 @@ struct oci_mount_opts {
 	const char *v[OCI_MAX_OPTS];
 	char mode[24], uid[24], gid[24];
 };
-/* For a bind, tmp, tmpfs, proc or mqueue entry, or for a file or directory
- * bound from OCI_FILES_DIR (in_files).  Do not copy *o: v points into it. */
+/* For a bind, tmp, tmpfs, proc, mqueue, sysfs or cgroup entry, or for a
+ * file or directory bound from OCI_FILES_DIR (in_files).  Do not copy *o:
+ * v points into it. */
 void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool rootless,
 		       bool in_files, struct oci_mount_opts *o);
 /* The three mounts of PLAN_DEV: DST (tmpfs), DST/pts (devpts), DST/shm.
- * userns: the plan has a user namespace (then /dev is nodev too). */
+ * userns: the plan has a user namespace (then /dev is nodev too); runc:
+ * the entry has PLAN_F_RUNC_DEV (runc spec's options). */
 enum oci_dev_part { OCI_DEV_TMPFS, OCI_DEV_PTS, OCI_DEV_SHM, OCI_DEV_NPARTS };
 extern const char *const oci_dev_suffix[OCI_DEV_NPARTS];
 extern const char *const oci_dev_type[OCI_DEV_NPARTS];
 extern const char *const oci_dev_source[OCI_DEV_NPARTS];
-void oci_dev_options(enum oci_dev_part part, bool userns, struct oci_mount_opts *o);
+void oci_dev_options(enum oci_dev_part part, bool userns, bool runc, struct oci_mount_opts *o);
 
 /* What nscell hides below every proc mount, as nscell-shim does
  * (shim/dev.c proc_setup), in its order: names relative to the mount,

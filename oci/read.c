@@ -1,8 +1,10 @@
 /* config.json → plan, through yajl_tree.
  *
- * The reader accepts exactly what oci/emit.c writes (keys in any order), so
- * that generate → read → generate gives the same bytes, and refuses
- * everything else with one error naming the file and the field:
+ * The reader accepts what oci/emit.c writes (keys in any order), so that
+ * generate → read → generate gives the same bytes, and what `runc spec`
+ * writes (capabilities, rlimits, runc's /dev, sysfs, cgroup, its masked
+ * and read-only paths: README.md lists where nscell-shim differs), and
+ * refuses everything else with one error naming the file and the field:
  * "config.json: process.args: expected an array of strings".  A field
  * nscell does not support is an error, never a silent difference.
  * Annotations outside org.nscell.* are ignored: they change nothing. */
@@ -100,106 +102,6 @@ static int read_annotations(struct reader *r, yajl_val v)
 		if (slot && !(*slot = strdup(s)))
 			return rd_oom(r);
 	}
-	return 0;
-}
-
-static int read_user(struct reader *r, yajl_val v)
-{
-	static const char *const known[] = { "uid", "gid", "additionalGids", "umask", NULL };
-	if (rd_object(r, v, "process.user", true) < 0 ||
-	    rd_check_keys(r, v, "process.user", known) < 0 ||
-	    rd_u32(r, rd_get(v, "uid"), "process.user.uid", &r->user_uid) < 0 ||
-	    rd_u32(r, rd_get(v, "gid"), "process.user.gid", &r->user_gid) < 0)
-		return -1;
-	yajl_val um = rd_get(v, "umask");
-	/* runc's own default, and what nscell means by leaving it out */
-	if (um && (!YAJL_IS_INTEGER(um) || YAJL_GET_INTEGER(um) != 18))
-		return rd_bad(r, "process.user.umask", "only 18 (0022) is supported");
-	yajl_val g = rd_get(v, "additionalGids");
-	if (!g)
-		return 0;
-	if (!YAJL_IS_ARRAY(g))
-		return rd_bad(r, "process.user.additionalGids", "expected an array of gids");
-	r->has_groups = true;
-	size_t n = g->u.array.len;
-	if (!n)
-		return 0;
-	if (!(r->p->id.groups = calloc(n, sizeof *r->p->id.groups)))
-		return rd_oom(r);
-	char f[64];
-	for (size_t i = 0; i < n; i++) {
-		uint32_t gid;
-		if (rd_u32(r, g->u.array.values[i],
-			   rd_idx(f, sizeof f, "process.user.additionalGids", i), &gid) < 0)
-			return -1;
-		r->p->id.groups[r->p->id.ngroups++] = gid;
-	}
-	return 0;
-}
-
-static int read_capabilities(struct reader *r, yajl_val v)
-{
-	static const char *const sets[] = { "bounding", "effective", "inheritable", "permitted",
-					    "ambient", NULL };
-	if (rd_object(r, v, "process.capabilities", true) < 0 ||
-	    rd_check_keys(r, v, "process.capabilities", sets) < 0)
-		return -1;
-	char f[64];
-	for (size_t i = 0; sets[i]; i++) {
-		yajl_val s = rd_get(v, sets[i]);
-		rd_sub(f, sizeof f, "process.capabilities", sets[i]);
-		if (!s)
-			return rd_bad(r, f, "missing (nscell writes all five sets, empty)");
-		if (!YAJL_IS_ARRAY(s) || s->u.array.len)
-			return rd_bad(r, f, "expected an empty array (nscell grants no capability)");
-	}
-	return 0;
-}
-
-static int read_process(struct reader *r, yajl_val v)
-{
-	struct plan *p = r->p;
-	static const char *const known[] = { "terminal", "user", "args", "env", "cwd",
-					     "capabilities", "noNewPrivileges", "rlimits",
-					     NULL };
-	if (rd_object(r, v, "process", true) < 0 || rd_check_keys(r, v, "process", known) < 0)
-		return -1;
-	bool terminal = false, nnp = false;
-	if (rd_bool(r, rd_get(v, "terminal"), "process.terminal", &terminal) < 0)
-		return -1;
-	if (terminal)
-		return rd_bad(r, "process.terminal", "nscell runs commands without a terminal");
-	if (!rd_get(v, "noNewPrivileges"))
-		return rd_bad(r, "process.noNewPrivileges", "missing (nscell requires true)");
-	if (rd_bool(r, rd_get(v, "noNewPrivileges"), "process.noNewPrivileges", &nnp) < 0)
-		return -1;
-	if (!nnp)
-		return rd_bad(r, "process.noNewPrivileges", "nscell requires true");
-	yajl_val rl = rd_get(v, "rlimits");
-	if (rl && (!YAJL_IS_ARRAY(rl) || rl->u.array.len))
-		return rd_bad(r, "process.rlimits", "not supported by nscell (expected none)");
-	if (read_user(r, rd_get(v, "user")) < 0 ||
-	    read_capabilities(r, rd_get(v, "capabilities")) < 0)
-		return -1;
-	if (!rd_get(v, "args"))
-		return rd_bad(r, "process.args", "missing (required)");
-	if (rd_strv(r, rd_get(v, "args"), "process.args", true, &p->proc.argv) < 0)
-		return -1;
-	yajl_val env = rd_get(v, "env");
-	if (env && rd_strv(r, env, "process.env", false, &p->proc.env) < 0)
-		return -1;
-	for (size_t i = 0; p->proc.env && p->proc.env[i]; i++) {
-		const char *eq = strchr(p->proc.env[i], '=');
-		char f[64];
-		if (!eq || eq == p->proc.env[i])
-			return rd_bad(r, rd_idx(f, sizeof f, "process.env", i),
-				      "expected NAME=VALUE, not '%s'", p->proc.env[i]);
-	}
-	const char *cwd;
-	if (rd_path(r, rd_get(v, "cwd"), "process.cwd", &cwd) < 0)
-		return -1;
-	if (!(p->proc.cwd = strdup(cwd)))
-		return rd_oom(r);
 	return 0;
 }
 
@@ -343,10 +245,42 @@ static int check_mappings(struct reader *r, const struct oci_idmap *m, size_t n,
 	return 0;
 }
 
+/* runc's default device rule, deny everything (runc then allows its own
+ * list of standard nodes): nscell's /dev holds only those nodes and the
+ * process cannot make others, so the effect is the same.  No other rule. */
+static int read_devices(struct reader *r, yajl_val v)
+{
+	static const char *const known[] = { "allow", "access", NULL };
+	const char *f = "linux.resources.devices", *access;
+	char g[64], h[80];
+	bool allow = true;
+	yajl_val d = YAJL_IS_ARRAY(v) && v->u.array.len == 1 ? v->u.array.values[0] : NULL;
+	if (!d)
+		return rd_bad(r, f, "only [{\"allow\": false, \"access\": \"rwm\"}] (deny all, "
+			      "runc's default) is supported by nscell");
+	rd_idx(g, sizeof g, f, 0);
+	if (rd_object(r, d, g, true) < 0 || rd_check_keys(r, d, g, known) < 0 ||
+	    rd_bool(r, rd_get(d, "allow"), rd_sub(h, sizeof h, g, "allow"), &allow) < 0 ||
+	    rd_string(r, rd_get(d, "access"), rd_sub(h, sizeof h, g, "access"), true, &access) < 0)
+		return -1;
+	if (!rd_get(d, "allow") || allow || strcmp(access, "rwm") != 0)
+		return rd_bad(r, g, "only {\"allow\": false, \"access\": \"rwm\"} (deny all, "
+			      "runc's default) is supported by nscell");
+	return 0;
+}
+
 static int read_cgroup(struct reader *r, yajl_val lx)
 {
 	struct plan *p = r->p;
 	yajl_val path = rd_get(lx, "cgroupsPath"), res = rd_get(lx, "resources");
+	static const char *const known[] = { "memory", "cpu", "pids", "devices", NULL };
+	if (res && (rd_object(r, res, "linux.resources", true) < 0 ||
+		    rd_check_keys(r, res, "linux.resources", known) < 0 ||
+		    (rd_get(res, "devices") && read_devices(r, rd_get(res, "devices")) < 0)))
+		return -1;
+	/* the device rule alone needs no cgroup of nscell's */
+	if (res && rd_get(res, "devices") && res->u.object.len == 1 && !path)
+		return 0;
 	if (!path && !res)
 		return 0;
 	const char *field = path ? "linux.cgroupsPath" : "linux.resources";
@@ -356,12 +290,9 @@ static int read_cgroup(struct reader *r, yajl_val lx)
 		return rd_bad(r, path ? "linux.resources" : "linux.cgroupsPath",
 			      "missing (nscell writes both or neither)");
 	const char *s;
-	static const char *const known[] = { "memory", "cpu", "pids", NULL };
 	static const char *const limit[] = { "limit", NULL };
 	static const char *const cpu[] = { "quota", "period", NULL };
-	if (rd_string(r, path, "linux.cgroupsPath", true, &s) < 0 ||
-	    rd_object(r, res, "linux.resources", true) < 0 ||
-	    rd_check_keys(r, res, "linux.resources", known) < 0)
+	if (rd_string(r, path, "linux.cgroupsPath", true, &s) < 0)
 		return -1;
 	const char *slash = strrchr(s, '/');
 	if (s[0] == '/' && slash > s && !(p->cgroup.parent = strndup(s + 1, slash - s - 1)))
@@ -438,7 +369,7 @@ static int read_tree(struct reader *r, yajl_val root)
 	if (read_annotations(r, rd_get(root, "annotations")) < 0 ||
 	    rd_hooks(r, rd_get(root, "hooks")) < 0 ||
 	    read_root(r, rd_get(root, "root")) < 0 ||
-	    read_process(r, rd_get(root, "process")) < 0 ||
+	    rd_process(r, rd_get(root, "process")) < 0 ||
 	    rd_string(r, rd_get(root, "hostname"), "hostname", false, &hostname) < 0)
 		return -1;
 	yajl_val lx = rd_get(root, "linux");

@@ -1,42 +1,64 @@
 /* config.json linux.maskedPaths, linux.readonlyPaths and linux.seccomp →
- * plan: what oci/emit.c writes and nothing else.  Below every proc mount
- * and in the seccomp filter that is the shim's own protection, which every
- * plan gets (oci/rules.c): the reader checks it is there, exactly, and
- * drops it, so export → read → export gives the same bytes. */
+ * plan.  Below every proc mount and in the seccomp filter is the shim's
+ * own protection, which every plan gets (oci/rules.c): in a config nscell
+ * wrote the reader checks it is there, exactly, and drops it, so export →
+ * read → export gives the same bytes.  Another config's lists of paths
+ * (runc spec's) are taken as runc takes them; a seccomp filter other than
+ * nscell's is refused, none at all gets nscell's all the same. */
 #include "reader.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int rd_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op,
-	     const char *const *defaults)
+/* As nscell writes the list: first, below every proc mount, what the shim
+ * hides there anyway (checked, exactly, and dropped), then the plan's own
+ * entries. */
+static int read_ours(struct reader *r, yajl_val v, const char *field,
+		     const char *const *defaults, size_t *k)
 {
 	char f[64], want[4096 + 64];
-	if (v && !YAJL_IS_ARRAY(v))
-		return rd_bad(r, field, "expected an array of paths");
-	size_t n = v ? v->u.array.len : 0, k = 0;
-	/* checked before any entry is added: the plan's array moves */
+	size_t n = v ? v->u.array.len : 0;
 	for (size_t i = 0; i < r->p->nmounts; i++) {
 		const struct plan_mount *m = &r->p->mounts[i];
-		for (size_t j = 0; m->op == PLAN_PROC && defaults[j]; j++, k++) {
+		for (size_t j = 0; m->op == PLAN_PROC && defaults[j]; j++, (*k)++) {
 			oci_proc_path(want, sizeof want, m->dst, defaults[j]);
-			if (k >= n)
+			if (*k >= n)
 				return rd_bad(r, field, "'%s' missing (nscell-shim hides it below "
 					      "the proc mount at %s; nscell writes it first)", want,
 					      m->dst);
-			yajl_val s = v->u.array.values[k];
+			yajl_val s = v->u.array.values[*k];
 			if (!YAJL_IS_STRING(s) || strcmp(s->u.string, want) != 0)
-				return rd_bad(r, rd_idx(f, sizeof f, field, k),
+				return rd_bad(r, rd_idx(f, sizeof f, field, *k),
 					      "expected '%s' (nscell writes what nscell-shim hides "
 					      "below the proc mount at %s first, in its order)", want,
 					      m->dst);
 		}
 	}
+	return 0;
+}
+
+/* A config nscell wrote (it carries org.nscell.uid) lists what the shim
+ * hides below /proc first: dropped.  Any other config (runc spec's) is
+ * taken as runc takes it: its masks are made as runc makes them
+ * (PLAN_F_RUNC_MASK) and a missing read-only path is skipped; the shim
+ * still does its own below every proc mount (README.md). */
+int rd_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op,
+	     const char *const *defaults)
+{
+	char f[64];
+	if (v && !YAJL_IS_ARRAY(v))
+		return rd_bad(r, field, "expected an array of paths");
+	size_t n = v ? v->u.array.len : 0, k = 0;
+	bool ours = r->ann_uid != NULL;
+	/* checked before any entry is added: the plan's array moves */
+	if (ours && read_ours(r, v, field, defaults, &k) < 0)
+		return -1;
+	unsigned flags = ours ? 0 : op == PLAN_MASK ? PLAN_F_RUNC_MASK : PLAN_F_TRY;
 	for (; k < n; k++) {
 		const char *path;
 		if (rd_path(r, v->u.array.values[k], rd_idx(f, sizeof f, field, k), &path) < 0)
 			return -1;
-		if (!plan_add_mount(r->p, op, 0, NULL, path, 0, NULL))
+		if (!plan_add_mount(r->p, op, flags, NULL, path, 0, NULL))
 			return rd_oom(r);
 	}
 	return 0;
@@ -137,8 +159,12 @@ int rd_seccomp(struct reader *r, yajl_val v)
 	static const char *const known[] = { "defaultAction", "architectures", "syscalls", NULL };
 	const char *field = "linux.seccomp";
 	char f[96];
-	if (!v)
+	/* nscell-shim loads its filter whatever a config says (README.md);
+	 * nscell writes it into every config of its own */
+	if (!v && r->ann_uid)
 		return rd_bad(r, field, "missing (%s: nscell writes that filter)", filter_is);
+	if (!v)
+		return 0;
 	yajl_val calls;
 	if (rd_object(r, v, field, true) < 0 || rd_check_keys(r, v, field, known) < 0 ||
 	    want_str(r, rd_get(v, "defaultAction"), "linux.seccomp.defaultAction",

@@ -1,6 +1,10 @@
-/* config.json mounts → plan entries: exactly the mounts oci/emit.c writes
- * (bind, tmp, tmpfs, proc, mqueue, nscell's /dev, files/ binds), with
- * exactly its options; anything else is an error naming the field. */
+/* config.json mounts → plan entries: the mounts oci/emit.c writes (bind,
+ * tmp, tmpfs, proc, mqueue, nscell's /dev, files/ binds), with exactly its
+ * options, and the ones `runc spec` writes (runc's /dev, sysfs, cgroup, a
+ * proc mount without options, binds with "ro" and without "rnosuid");
+ * anything else is an error naming the field.  Where nscell-shim is
+ * stricter than the config (it mounts proc and binds nosuid always),
+ * README.md says so. */
 #include "reader.h"
 
 #include <errno.h>
@@ -31,10 +35,12 @@ static int parse_mount(struct reader *r, yajl_val v, const char *field, struct m
 	    rd_string(r, rd_get(v, "source"), rd_sub(f, sizeof f, field, "source"), true,
 		      &m->src) < 0)
 		return -1;
+	/* absent: none, as runc reads it (emit.c writes them always) */
+	static struct yajl_val_s no_options = { .type = yajl_t_array };
 	m->options = rd_get(v, "options");
 	rd_sub(f, sizeof f, field, "options");
 	if (!m->options)
-		return rd_bad(r, f, "missing (nscell writes the options of every mount)");
+		m->options = &no_options;
 	if (!YAJL_IS_ARRAY(m->options))
 		return rd_bad(r, f, "expected an array of strings");
 	for (size_t i = 0; i < m->options->u.array.len; i++)
@@ -61,9 +67,19 @@ static bool same_opts(yajl_val opts, const struct oci_mount_opts *want)
 	return true;
 }
 
-/* The options must be exactly the ones nscell writes for this kind. */
-static int match_opts(struct reader *r, const struct mount_in *m,
-		      const struct oci_mount_opts *want, const char *kind)
+static bool in_strv(const char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* The options must be the ones nscell writes for this kind, those in
+ * optional (NULL-terminated, or NULL) may be left out. */
+static int match_some_opts(struct reader *r, const struct mount_in *m,
+			   const struct oci_mount_opts *want, const char *const *optional,
+			   const char *kind)
 {
 	char f[96];
 	yajl_val o = m->options;
@@ -86,10 +102,17 @@ static int match_opts(struct reader *r, const struct mount_in *m,
 			return rd_bad(r, f, "'%s' not supported by nscell on a %s mount", s, kind);
 	}
 	for (size_t k = 0; k < want->n; k++)
-		if (!has_opt(o, want->v[k]))
+		if (!has_opt(o, want->v[k]) && !in_strv(optional, want->v[k]))
 			return rd_bad(r, f, "'%s' missing (nscell writes it on a %s mount)",
 				      want->v[k], kind);
 	return 0;
+}
+
+/* exactly the ones nscell writes for this kind */
+static int match_opts(struct reader *r, const struct mount_in *m,
+		      const struct oci_mount_opts *want, const char *kind)
+{
+	return match_some_opts(r, m, want, NULL, kind);
 }
 
 static int want_source(struct reader *r, const struct mount_in *m, const char *src)
@@ -195,9 +218,12 @@ static int read_bind(struct reader *r, const struct mount_in *m)
 		return 0;
 	bool tmp = in_list(r->ann_tmp, m->dst);
 	unsigned flags = 0;
-	/* the plain forms only to say that nscell writes the recursive ones */
-	if (!tmp && (has_opt(m->options, "rro") || has_opt(m->options, "ro")))
+	/* "ro" (runc spec's): runc remounts the top mount alone read-only */
+	if (!tmp && has_opt(m->options, "rro"))
 		flags |= PLAN_F_RO;
+	else if (!tmp && has_opt(m->options, "ro"))
+		flags |= PLAN_F_RO | PLAN_F_RO_TOP;
+	/* the plain form only to say that nscell writes the recursive one */
 	if (!tmp && !has_opt(m->options, "rnodev") && !has_opt(m->options, "nodev"))
 		flags |= PLAN_F_DEVICES;
 	struct plan_mount *e = plan_add_mount(r->p, tmp ? PLAN_TMP : PLAN_BIND, flags, m->src,
@@ -206,7 +232,10 @@ static int read_bind(struct reader *r, const struct mount_in *m)
 		return rd_oom(r);
 	struct oci_mount_opts want;
 	oci_mount_options(r->p, e, r->rootless, false, &want);
-	return match_opts(r, m, &want, tmp ? "disk-backed tmp" : "bind");
+	/* the shim binds everything nosuid, whatever the config says */
+	static const char *const optional[] = { "rnosuid", NULL };
+	return match_some_opts(r, m, &want, tmp ? NULL : optional,
+			       tmp ? "disk-backed tmp" : "bind");
 }
 
 static int read_tmpfs(struct reader *r, const struct mount_in *m)
@@ -238,9 +267,16 @@ static int read_tmpfs(struct reader *r, const struct mount_in *m)
 	return match_opts(r, m, &want, "tmpfs");
 }
 
-/* DST tmpfs, DST/pts devpts, DST/shm tmpfs, as emit.c writes PLAN_DEV. */
-static int read_dev(struct reader *r, yajl_val mounts, size_t *i, const struct mount_in *m)
+/* DST tmpfs, DST/pts devpts, DST/shm tmpfs, as emit.c writes PLAN_DEV,
+ * nscell's own or (runc) as `runc spec` writes /dev. */
+static int read_dev(struct reader *r, yajl_val mounts, size_t *i, const struct mount_in *m,
+		    bool runc)
 {
+	bool userns = r->p->namespaces & PLAN_NS_USER;
+	/* gid 5 (tty) is not mapped in nscell's user namespace */
+	if (runc && userns)
+		return rd_bad(r, m->field, "runc's /dev (devpts gid=5) not supported by nscell "
+			      "with a user namespace");
 	struct mount_in parts[OCI_DEV_NPARTS];
 	parts[OCI_DEV_TMPFS] = *m;
 	char fields[OCI_DEV_NPARTS][64], want_dst[4096];
@@ -259,15 +295,100 @@ static int read_dev(struct reader *r, yajl_val mounts, size_t *i, const struct m
 	}
 	for (int k = 0; k < OCI_DEV_NPARTS; k++) {
 		struct oci_mount_opts want;
-		oci_dev_options(k, r->p->namespaces & PLAN_NS_USER, &want);
+		oci_dev_options(k, userns, runc, &want);
 		if (want_source(r, &parts[k], oci_dev_source[k]) < 0 ||
 		    match_opts(r, &parts[k], &want, oci_dev_type[k]) < 0)
 			return -1;
 	}
-	if (!plan_add_mount(r->p, PLAN_DEV, 0, NULL, m->dst, 0, NULL))
+	if (!plan_add_mount(r->p, PLAN_DEV, runc ? PLAN_F_RUNC_DEV : 0, NULL, m->dst, 0, NULL))
 		return rd_oom(r);
 	*i += OCI_DEV_NPARTS - 1;
 	return 0;
+}
+
+/* proc (the shim mounts it nosuid, nodev and noexec whatever the options
+ * say, so any of them may be left out: runc spec gives none) or mqueue */
+static int read_kernel_fs(struct reader *r, const struct mount_in *m)
+{
+	enum plan_op op = m->type[0] == 'p' ? PLAN_PROC : PLAN_MQUEUE;
+	static const char *const optional[] = { "nosuid", "noexec", "nodev", NULL };
+	struct plan_mount *e = plan_add_mount(r->p, op, 0, NULL, m->dst, 0, NULL);
+	struct oci_mount_opts want;
+	if (!e)
+		return rd_oom(r);
+	oci_mount_options(r->p, e, r->rootless, false, &want);
+	if (want_source(r, m, m->type) < 0)
+		return -1;
+	return match_some_opts(r, m, &want, op == PLAN_PROC ? optional : NULL, m->type);
+}
+
+/* sysfs, read-only or not, nosuid, noexec and nodev as runc spec writes it */
+static int read_sysfs(struct reader *r, const struct mount_in *m)
+{
+	unsigned flags = has_opt(m->options, "ro") ? PLAN_F_RO : 0;
+	struct plan_mount *e = plan_add_mount(r->p, PLAN_SYSFS, flags, NULL, m->dst, 0, NULL);
+	struct oci_mount_opts want;
+	if (!e)
+		return rd_oom(r);
+	oci_mount_options(r->p, e, r->rootless, false, &want);
+	if (want_source(r, m, "sysfs") < 0)
+		return -1;
+	return match_opts(r, m, &want, "sysfs");
+}
+
+/* cgroup: runc mounts the container's own cgroups there (v1: a tmpfs of
+ * binds); nscell binds the host's /sys/fs/cgroup tree, read-only only,
+ * and never in a cgroup namespace, where runc would show its root */
+static int read_cgroup_fs(struct reader *r, const struct mount_in *m)
+{
+	char f[96];
+	if (r->p->namespaces & PLAN_NS_CGROUP)
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "type"), "a cgroup mount in a "
+			      "cgroup namespace not supported by nscell (it binds the host's "
+			      "/sys/fs/cgroup tree, read-only)");
+	if (!has_opt(m->options, "ro"))
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "options"), "'ro' missing (nscell "
+			      "binds the host's /sys/fs/cgroup tree there, read-only only)");
+	struct plan_mount *e = plan_add_mount(r->p, PLAN_CGROUP, PLAN_F_RO, "/sys/fs/cgroup",
+					      m->dst, 0, NULL);
+	struct oci_mount_opts want;
+	if (!e)
+		return rd_oom(r);
+	oci_mount_options(r->p, e, r->rootless, false, &want);
+	static const char *const optional[] = { "relatime", NULL };
+	if (want_source(r, m, "cgroup") < 0)
+		return -1;
+	return match_some_opts(r, m, &want, optional, "cgroup");
+}
+
+static int read_one(struct reader *r, yajl_val v, size_t *i, const struct mount_in *m)
+{
+	char f[96];
+	bool userns = r->p->namespaces & PLAN_NS_USER;
+	struct oci_mount_opts dev, runc_dev;
+	oci_dev_options(OCI_DEV_TMPFS, userns, false, &dev);
+	oci_dev_options(OCI_DEV_TMPFS, userns, true, &runc_dev);
+	bool tmpfs = strcmp(m->type, "tmpfs") == 0;
+	/* runc makes any mount with a bind option a bind; nscell wants the
+	 * type to say so */
+	if (strcmp(m->type, "bind") == 0)
+		return read_bind(r, m);
+	if (tmpfs && (same_opts(m->options, &dev) || same_opts(m->options, &runc_dev)))
+		return want_source(r, m, "tmpfs") < 0 ? -1 :
+			read_dev(r, v, i, m, !same_opts(m->options, &dev));
+	if (tmpfs)
+		return read_tmpfs(r, m);
+	if (strcmp(m->type, "proc") == 0 || strcmp(m->type, "mqueue") == 0)
+		return read_kernel_fs(r, m);
+	if (strcmp(m->type, "sysfs") == 0)
+		return read_sysfs(r, m);
+	if (strcmp(m->type, "cgroup") == 0)
+		return read_cgroup_fs(r, m);
+	if (strcmp(m->type, "devpts") == 0)
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "type"),
+			      "devpts only as part of a /dev (after its tmpfs)");
+	return rd_bad(r, rd_sub(f, sizeof f, m->field, "type"),
+		      "mount type '%s' not supported by nscell", m->type);
 }
 
 int rd_mounts(struct reader *r, yajl_val v)
@@ -277,38 +398,11 @@ int rd_mounts(struct reader *r, yajl_val v)
 	if (!YAJL_IS_ARRAY(v))
 		return rd_bad(r, "mounts", "expected an array of mounts");
 	for (size_t i = 0; i < v->u.array.len; i++) {
-		char field[64], f[96];
+		char field[64];
 		struct mount_in m;
 		rd_idx(field, sizeof field, "mounts", i);
-		if (parse_mount(r, v->u.array.values[i], field, &m) < 0)
-			return -1;
-		struct oci_mount_opts dev;
-		oci_dev_options(OCI_DEV_TMPFS, r->p->namespaces & PLAN_NS_USER, &dev);
-		int rc;
-		/* runc makes any mount with a bind option a bind; nscell wants
-		 * the type to say so */
-		if (strcmp(m.type, "bind") == 0) {
-			rc = read_bind(r, &m);
-		} else if (strcmp(m.type, "tmpfs") == 0 && same_opts(m.options, &dev)) {
-			rc = want_source(r, &m, "tmpfs") < 0 ? -1 : read_dev(r, v, &i, &m);
-		} else if (strcmp(m.type, "tmpfs") == 0) {
-			rc = read_tmpfs(r, &m);
-		} else if (strcmp(m.type, "proc") == 0 || strcmp(m.type, "mqueue") == 0) {
-			enum plan_op op = m.type[0] == 'p' ? PLAN_PROC : PLAN_MQUEUE;
-			struct plan_mount *e = plan_add_mount(r->p, op, 0, NULL, m.dst, 0, NULL);
-			struct oci_mount_opts want;
-			if (!e)
-				return rd_oom(r);
-			oci_mount_options(r->p, e, r->rootless, false, &want);
-			rc = want_source(r, &m, m.type) < 0 ? -1 : match_opts(r, &m, &want, m.type);
-		} else if (strcmp(m.type, "devpts") == 0) {
-			rc = rd_bad(r, rd_sub(f, sizeof f, field, "type"),
-				    "devpts only as part of nscell's /dev (after its tmpfs)");
-		} else {
-			rc = rd_bad(r, rd_sub(f, sizeof f, field, "type"),
-				    "mount type '%s' not supported by nscell", m.type);
-		}
-		if (rc < 0)
+		if (parse_mount(r, v->u.array.values[i], field, &m) < 0 ||
+		    read_one(r, v, &i, &m) < 0)
 			return -1;
 	}
 	if (r->ann_tmp) {

@@ -1,6 +1,7 @@
 /* The config.json reader's internals, shared by oci/read.c (the document),
- * oci/read_mounts.c (mounts) and oci/read_json.c (typed access to a yajl
- * tree whose errors name the file and the field). */
+ * oci/read_process.c (process), oci/read_mounts.c (mounts), oci/read_linux.c
+ * (paths, seccomp) and oci/read_json.c (typed access to a yajl tree whose
+ * errors name the file and the field). */
 #ifndef NSCELL_OCI_READER_H
 #define NSCELL_OCI_READER_H
 
@@ -22,7 +23,7 @@ struct reader {
 	uint32_t user_uid, user_gid;
 	bool has_groups;
 	const char *ann_tmp; /* org.nscell.tmp, in the tree */
-	const char *ann_uid;
+	const char *ann_uid; /* set: a config nscell wrote */
 	struct oci_hooks *hooks; /* filled by rd_hooks and the origin annotations */
 	bool any_hooks;      /* hooks of every OCI stage pass, unread (a runtime reads them) */
 };
@@ -48,16 +49,20 @@ bool rd_path_normal(const char *s);
 /* a string that is an absolute, normalised path */
 int rd_path(struct reader *r, yajl_val v, const char *field, const char **out);
 
+/* process: the command, user, capabilities, rlimits (oci/read_process.c) */
+int rd_process(struct reader *r, yajl_val v);
 /* The mounts array → plan entries (r->rootless and the identity known). */
 int rd_mounts(struct reader *r, yajl_val v);
-/* linux.maskedPaths or readonlyPaths (after the mounts): first, below each
- * proc mount, the shim's defaults (dropped), then PLAN_MASK or
- * PLAN_REMOUNT_RO entries of op. */
+/* linux.maskedPaths or readonlyPaths (after the mounts) → PLAN_MASK or
+ * PLAN_REMOUNT_RO entries of op.  In a config nscell wrote (r->ann_uid),
+ * first, below each proc mount, the shim's defaults (dropped); another
+ * config's entries get runc's meaning (PLAN_F_RUNC_MASK, PLAN_F_TRY). */
 int rd_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op,
 	     const char *const *defaults);
 /* hooks: exactly nscell's own (oci/hooks.c), into r->hooks. */
 int rd_hooks(struct reader *r, yajl_val v);
-/* linux.seccomp: exactly nscell's filter (oci/rules.c). */
+/* linux.seccomp: exactly nscell's filter (oci/rules.c), or, in a config
+ * nscell did not write, none (the shim loads it all the same). */
 int rd_seccomp(struct reader *r, yajl_val v);
 
 #endif

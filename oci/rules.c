@@ -37,6 +37,7 @@ bool oci_op_is_mount(enum plan_op op)
 	switch (op) {
 	case PLAN_BIND: case PLAN_TMP: case PLAN_TMPFS:
 	case PLAN_PROC: case PLAN_MQUEUE: case PLAN_DEV:
+	case PLAN_SYSFS: case PLAN_CGROUP:
 		return true;
 	default:
 		return false;
@@ -162,8 +163,9 @@ void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool ro
 		opts_add(o, "rnosuid");
 		if (!(m->op == PLAN_BIND && (m->flags & PLAN_F_DEVICES)))
 			opts_add(o, "rnodev");
+		/* PLAN_F_RO_TOP: a config's "ro", the top mount only */
 		if (m->op == PLAN_BIND && (m->flags & PLAN_F_RO))
-			opts_add(o, "rro");
+			opts_add(o, m->flags & PLAN_F_RO_TOP ? "ro" : "rro");
 		break;
 	case PLAN_TMPFS:
 		opts_add(o, "nosuid");
@@ -183,9 +185,15 @@ void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool ro
 		break;
 	case PLAN_PROC:
 	case PLAN_MQUEUE:
+	case PLAN_SYSFS:
+	case PLAN_CGROUP:
 		opts_add(o, "nosuid");
 		opts_add(o, "noexec");
 		opts_add(o, "nodev");
+		if (m->op == PLAN_CGROUP)
+			opts_add(o, "relatime");
+		if ((m->op == PLAN_SYSFS || m->op == PLAN_CGROUP) && (m->flags & PLAN_F_RO))
+			opts_add(o, "ro");
 		break;
 	default:
 		break;
@@ -196,14 +204,31 @@ const char *const oci_dev_suffix[OCI_DEV_NPARTS] = { "", "/pts", "/shm" };
 const char *const oci_dev_type[OCI_DEV_NPARTS] = { "tmpfs", "devpts", "tmpfs" };
 const char *const oci_dev_source[OCI_DEV_NPARTS] = { "tmpfs", "devpts", "shm" };
 
+/* runc spec's /dev (PLAN_F_RUNC_DEV): no noexec, devpts gid=5 (tty), a
+ * noexec /dev/shm of 64 MiB */
+static void runc_dev_options(enum oci_dev_part part, struct oci_mount_opts *o)
+{
+	static const char *const parts[OCI_DEV_NPARTS][OCI_MAX_OPTS] = {
+		{ "nosuid", "strictatime", "mode=755", "size=65536k" },
+		{ "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" },
+		{ "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" },
+	};
+	for (size_t i = 0; i < OCI_MAX_OPTS && parts[part][i]; i++)
+		opts_add(o, parts[part][i]);
+}
+
 /* The shim's /dev in runc's terms: /dev noexec, and nodev when there is a
  * user namespace, where runc binds the host's device nodes (a bind keeps
  * its source's flags).  Without one runc mknods them into the tmpfs, which
  * therefore cannot be nodev (a normalisation of nscell diff).  devpts
  * without gid=: the shim mounts it so, and the user is not in tty. */
-void oci_dev_options(enum oci_dev_part part, bool userns, struct oci_mount_opts *o)
+void oci_dev_options(enum oci_dev_part part, bool userns, bool runc, struct oci_mount_opts *o)
 {
 	memset(o, 0, sizeof *o);
+	if (runc) {
+		runc_dev_options(part, o);
+		return;
+	}
 	switch (part) {
 	case OCI_DEV_TMPFS:
 		opts_add(o, "nosuid");

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,50 @@ static int identity_defaults(struct plan *p, nscell_error_t *err)
 	return 0;
 }
 
+/* The home of uid in the rootfs's /etc/passwd (neither etc nor passwd
+ * followed when a symlink), or "/": what runc gives HOME */
+static void rootfs_home(const struct plan *p, char *home, size_t size)
+{
+	snprintf(home, size, "/");
+	_cleanup_close_ int root = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int etc = root < 0 ? -1 :
+		openat(root, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = etc < 0 ? -1 : openat(etc, "passwd", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct passwd *pw;
+	while ((pw = fgetpwent(f)))
+		if (pw->pw_uid == p->id.uid && pw->pw_dir && pw->pw_dir[0] == '/') {
+			snprintf(home, size, "%s", pw->pw_dir);
+			break;
+		}
+	fclose(f);
+}
+
+/* runc sets HOME when the config's env has none (runc spec's has none) */
+static int home_default(struct plan *p, nscell_error_t *err)
+{
+	size_t n = 0;
+	for (; p->proc.env && p->proc.env[n]; n++)
+		if (strncmp(p->proc.env[n], "HOME=", 5) == 0)
+			return 0;
+	char home[PATH_MAX], **env = realloc(p->proc.env, (n + 2) * sizeof *env);
+	if (!env)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	p->proc.env = env;
+	env[n] = env[n + 1] = NULL;
+	rootfs_home(p, home, sizeof home);
+	char *h;
+	if (asprintf(&h, "HOME=%s", home) < 0)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	env[n] = h;
+	return 0;
+}
+
 int shim_bundle_load(struct shim *s, const char *bundle, char **abs_dir, nscell_error_t *err)
 {
 	char dir[PATH_MAX];
@@ -177,7 +222,8 @@ int shim_bundle_load(struct shim *s, const char *bundle, char **abs_dir, nscell_
 		return -1;
 	if (!p->rootfs)
 		return nscell_error_set(err, 0, "%s: root.path: missing", config);
-	if (resolve_paths(p, dir, err) < 0 || identity_defaults(p, err) < 0)
+	if (resolve_paths(p, dir, err) < 0 || identity_defaults(p, err) < 0 ||
+	    home_default(p, err) < 0)
 		return -1;
 	if (!(*abs_dir = strdup(dir)))
 		return nscell_error_set(err, ENOMEM, "out of memory");

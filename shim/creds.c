@@ -1,7 +1,14 @@
 /* Identity and privilege drop: the user's process runs with the user's
  * ids and groups, no capability in any of the five sets, no_new_privs, a
  * seccomp filter against terminal injection, and a parent-death signal.
- * Every step is checked; a step that fails stops the launch. */
+ * Every step is checked; a step that fails stops the launch.
+ *
+ * A config.json that names capabilities (runc spec's plan: has_caps) gets
+ * exactly those, set as runc sets them: the rest of the bounding set
+ * dropped, permitted, effective and inheritable as given, ambient raised
+ * where the kernel allows it (in permitted and inheritable: runc warns
+ * and leaves the others out), no securebits (root's exec gets the bounding
+ * set back, as under runc); no_new_privs all the same. */
 #include <errno.h>
 #include <grp.h>
 #include <linux/audit.h>
@@ -30,16 +37,27 @@
  * kernel says EINVAL. */
 #define CAP_PROBE_MAX 64
 
-static int drop_bounding_set(nscell_error_t *err)
+#ifndef PR_CAP_AMBIENT_RAISE
+#define PR_CAP_AMBIENT_IS_SET 1
+#define PR_CAP_AMBIENT_RAISE 2
+#endif
+
+/* every capability but those in keep */
+static int drop_bounding_except(uint64_t keep, nscell_error_t *err)
 {
 	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+		if ((keep & (1ull << cap)) || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
 			continue;
 		if (errno == EINVAL)
 			break; /* past the kernel's last capability */
 		return nscell_error_errno(err, errno, "drop capability %d from the bounding set", cap);
 	}
 	return 0;
+}
+
+static int drop_bounding_set(nscell_error_t *err)
+{
+	return drop_bounding_except(0, err);
 }
 
 static int check_no_caps(bool bounding, nscell_error_t *err)
@@ -71,6 +89,91 @@ static int clear_cap_sets(nscell_error_t *err)
 	cap_free(none);
 	if (r < 0)
 		return nscell_error_errno(err, e, "clear capabilities");
+	return 0;
+}
+
+/* the capabilities this kernel knows, as a mask */
+static uint64_t kernel_caps(void)
+{
+	int cap = 0;
+	while (cap < CAP_PROBE_MAX && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0)
+		cap++;
+	return cap >= 64 ? ~0ull : (1ull << cap) - 1;
+}
+
+/* ambient: what the kernel lets be raised (runc leaves the rest out) */
+static uint64_t ambient_of(const struct plan_caps *c, uint64_t known)
+{
+	return c->ambient & c->permitted & c->inheritable & known;
+}
+
+/* (after the uid change) permitted, effective, inheritable, ambient */
+static int set_caps(const struct shim *s, const struct plan_caps *c, uint64_t known,
+		    nscell_error_t *err)
+{
+	cap_t caps = cap_init();
+	int r = caps ? 0 : -1;
+	for (int cap = 0; r == 0 && cap < 64; cap++) {
+		cap_value_t v = cap;
+		uint64_t bit = 1ull << cap;
+		if (!(known & bit))
+			continue;
+		if ((c->permitted & bit) && cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET) < 0)
+			r = -1;
+		if ((c->effective & bit) && cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0)
+			r = -1;
+		if ((c->inheritable & bit) && cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET) < 0)
+			r = -1;
+	}
+	if (r == 0)
+		r = cap_set_proc(caps);
+	int e = errno;
+	cap_free(caps);
+	if (r < 0)
+		return nscell_error_errno(err, e, "set the capabilities the config names");
+	for (int cap = 0; cap < 64; cap++) {
+		uint64_t bit = 1ull << cap;
+		if ((c->ambient & bit) && !(ambient_of(c, known) & bit))
+			shim_log(s, NULL, "ambient %s left out: not in permitted and inheritable "
+				 "(as runc)", plan_cap_name(cap) ? plan_cap_name(cap) : "?");
+		else if ((c->ambient & bit) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return nscell_error_errno(err, errno, "raise ambient %s", plan_cap_name(cap));
+	}
+	return 0;
+}
+
+static uint64_t cap_mask(cap_t caps, cap_flag_t flag, uint64_t known)
+{
+	uint64_t m = 0;
+	for (int cap = 0; cap < 64; cap++) {
+		cap_flag_value_t v = CAP_CLEAR;
+		if ((known & (1ull << cap)) && cap_get_flag(caps, cap, flag, &v) == 0 && v == CAP_SET)
+			m |= 1ull << cap;
+	}
+	return m;
+}
+
+/* exactly the config's sets, no more (the self-check of check_no_caps) */
+static int check_caps(const struct plan_caps *c, uint64_t known, bool bounding,
+		      nscell_error_t *err)
+{
+	cap_t now = cap_get_proc();
+	if (!now)
+		return nscell_error_errno(err, errno, "cap_get_proc");
+	bool same = cap_mask(now, CAP_PERMITTED, known) == (c->permitted & known) &&
+		    cap_mask(now, CAP_EFFECTIVE, known) == (c->effective & known) &&
+		    cap_mask(now, CAP_INHERITABLE, known) == (c->inheritable & known);
+	cap_free(now);
+	if (!same)
+		return nscell_error_set(err, 0, "capabilities are not the config's after setting them");
+	for (int cap = 0; cap < 64 && (known & (1ull << cap)); cap++) {
+		uint64_t bit = 1ull << cap;
+		int amb = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
+		if (amb >= 0 && (amb > 0) != ((ambient_of(c, known) & bit) != 0))
+			return nscell_error_set(err, 0, "ambient capability %d is not the config's", cap);
+		if (bounding && (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) > 0) != ((c->bounding & bit) != 0))
+			return nscell_error_set(err, 0, "bounding capability %d is not the config's", cap);
+	}
 	return 0;
 }
 
@@ -196,6 +299,9 @@ static int become_sandbox_root(nscell_error_t *err)
 static int become_user(const struct shim *s, nscell_error_t *err)
 {
 	const struct plan_identity *id = &s->plan->id;
+	const struct plan_process *pp = &s->plan->proc;
+	bool keep = pp->has_caps; /* a config's capabilities */
+	uint64_t known = keep ? kernel_caps() : 0;
 	/* With setgroups denied (unprivileged user namespace) the caller's own
 	 * groups stay, as they must: dropping a group can grant access. */
 	if (!s->rootless && setgroups(id->ngroups, id->groups) < 0)
@@ -208,7 +314,7 @@ static int become_user(const struct shim *s, nscell_error_t *err)
 	 * set it keeps is its own, as it would be without nscell, and
 	 * no_new_privs (below) keeps any exec from granting one. */
 	bool privileged = !(s->rootless && s->plan->sandbox_off);
-	if (privileged && drop_bounding_set(err) < 0)
+	if (privileged && drop_bounding_except(keep ? pp->caps.bounding : 0, err) < 0)
 		return -1;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return nscell_error_errno(err, errno, "clear ambient capabilities");
@@ -216,11 +322,16 @@ static int become_user(const struct shim *s, nscell_error_t *err)
 	 * the lock bits freeze the rest at their safe defaults */
 	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
 			     SECBIT_KEEP_CAPS_LOCKED;
-	if (privileged && prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+	if (privileged && !keep && prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
 		return nscell_error_errno(err, errno, "set securebits");
+	/* the config's permitted set outlives the change of uid, as runc's */
+	if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "keep capabilities over the uid change");
 	if (setresuid(id->uid, id->uid, id->uid) < 0)
 		return nscell_error_errno(err, errno, "setresuid %u", (unsigned)id->uid);
-	if (clear_cap_sets(err) < 0)
+	if (keep && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return nscell_error_errno(err, errno, "clear keep-capabilities");
+	if ((keep ? set_caps(s, &pp->caps, known, err) : clear_cap_sets(err)) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return nscell_error_errno(err, errno, "set no_new_privs");
@@ -231,7 +342,8 @@ static int become_user(const struct shim *s, nscell_error_t *err)
 	    eu != id->uid || su != id->uid || rg != id->gid || eg != id->gid || sg != id->gid)
 		return nscell_error_set(err, 0, "ids are not %u:%u after the switch", (unsigned)id->uid,
 					(unsigned)id->gid);
-	return check_no_caps(privileged, err);
+	return keep ? check_caps(&pp->caps, known, privileged, err) :
+		      check_no_caps(privileged, err);
 }
 
 int creds_drop(const struct shim *s, bool pdeath, pid_t parent, nscell_error_t *err)

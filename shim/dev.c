@@ -1,8 +1,9 @@
-/* The sandbox's /dev and /proc.
+/* The sandbox's /dev, /proc and a config's /sys/fs/cgroup.
  *
  * /dev: a tmpfs holding binds of the host's null zero full random urandom
  * tty (binds work inside a user namespace, mknod does not), a devpts
- * instance of its own, a /dev/shm tmpfs and the usual symlinks.
+ * instance of its own, a /dev/shm tmpfs and the usual symlinks.  runc
+ * spec's /dev (PLAN_F_RUNC_DEV) has the same nodes, with runc's options.
  *
  * /proc: a procfs of the sandbox's pid namespace, with the kernel knobs
  * read-only (sys, irq, bus, fs: as bwrap and runc) and runc's masked paths
@@ -83,12 +84,34 @@ static int fresh_fs(struct rootfs *r, int dirfd, const char *name, const char *f
 	return rc;
 }
 
+/* mount options and attributes of /dev, pts and shm: nscell's, or runc's */
+struct dev_flavour {
+	const char *opts[3];
+	unsigned attrs[3];
+};
+
+static const struct dev_flavour nscell_dev = {
+	{ "mode=0755", "newinstance,ptmxmode=0666,mode=620", "mode=01777" },
+	{ ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC, ATTR_NOSUID | ATTR_NOEXEC,
+	  ATTR_NOSUID | ATTR_NODEV },
+};
+
+/* as runc mounts runc spec's: no nodev (runc mknods the nodes there),
+ * devpts group tty, /dev/shm noexec, both tmpfs 64 MiB */
+static const struct dev_flavour runc_dev = {
+	{ "mode=0755,size=65536k", "newinstance,ptmxmode=0666,mode=620,gid=5",
+	  "mode=01777,size=65536k" },
+	{ ATTR_NOSUID | ATTR_STRICTATIME, ATTR_NOSUID | ATTR_NOEXEC,
+	  ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC },
+};
+
 int dev_setup(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err)
 {
+	const struct dev_flavour *fl = m->flags & PLAN_F_RUNC_DEV ? &runc_dev : &nscell_dev;
 	struct target t;
 	if (rfs_target(r, m->dst, TARGET_DIR, &t, err) < 0)
 		return -1;
-	int rc = mnt_fs(r, "tmpfs", "mode=0755", ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC, &t, err);
+	int rc = mnt_fs(r, "tmpfs", fl->opts[0], fl->attrs[0], &t, err);
 	_cleanup_close_ int dev = rc < 0 ? -1 : rfs_reopen(&t, err);
 	rfs_target_close(&t);
 	if (dev < 0)
@@ -109,10 +132,9 @@ int dev_setup(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err)
 		if (rc < 0)
 			return -1;
 	}
-	if (fresh_fs(r, dev, "pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
-		     ATTR_NOSUID | ATTR_NOEXEC, S_IFDIR | 0755, err) < 0 ||
-	    fresh_fs(r, dev, "shm", "tmpfs", "mode=01777", ATTR_NOSUID | ATTR_NODEV,
-		     S_IFDIR | 01777, err) < 0)
+	if (fresh_fs(r, dev, "pts", "devpts", fl->opts[1], fl->attrs[1], S_IFDIR | 0755,
+		     err) < 0 ||
+	    fresh_fs(r, dev, "shm", "tmpfs", fl->opts[2], fl->attrs[2], S_IFDIR | 01777, err) < 0)
 		return -1;
 
 	static const char *const links[][2] = {
@@ -177,4 +199,41 @@ int proc_setup(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err
 		if (proc_cover(r, proc, masked_dirs[i], empty_dir, ro, err) < 0)
 			return -1;
 	return 0;
+}
+
+/* runc mounts the container's own cgroups on a config's cgroup mount;
+ * nscell binds the host's tree there, read-only (README.md): opened here
+ * like a bind's source, before anything covers it */
+int dev_open_cgroup(struct rootfs *r, size_t i, nscell_error_t *err)
+{
+	const struct plan_mount *m = &r->p->mounts[i];
+	int fd = open(m->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return nscell_error_errno(err, errno, "host %s", m->src);
+	if ((r->src_fds[i] = files_as_tree(r, fd, true)) < 0)
+		return nscell_error_errno(err, errno, "copy the mount tree of %s", m->src);
+	return 0;
+}
+
+/* A config's maskedPaths entry, as runc masks it: a directory gets an
+ * empty read-only tmpfs, anything else the sandbox's own /dev/null (which
+ * must be the null device: a bundle's rootfs could hold anything there). */
+int dev_mask_runc(struct rootfs *r, const struct plan_mount *m, const struct target *t, bool dir,
+		  nscell_error_t *err)
+{
+	if (dir) {
+		shim_log(r->s, &m->origin, "mask %s (an empty read-only tmpfs, as runc)", m->dst);
+		return mnt_fs(r, "tmpfs", NULL, ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC, t,
+			      err);
+	}
+	_cleanup_close_ int null = rfs_open_in_root(r, "/dev/null", O_PATH | O_CLOEXEC);
+	struct stat st;
+	if (null < 0 || fstat(null, &st) < 0)
+		return nscell_error_errno(err, errno, "the sandbox's /dev/null (runc binds it over "
+					  "a masked file)");
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+		return nscell_error_set(err, 0, "the sandbox's /dev/null is not the null device");
+	shim_log(r->s, &m->origin, "mask %s (/dev/null bound over it, as runc)", m->dst);
+	/* no nodev: it is the device */
+	return mnt_bind(r, null, t, ATTR_NOSUID | ATTR_NOEXEC, false, err);
 }

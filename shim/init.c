@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -55,6 +56,23 @@ static int enter_cwd(const struct shim *s, bool in_sandbox, nscell_error_t *err)
 	return 0;
 }
 
+/* A config's process.rlimits (a template sets none: the caller's stay),
+ * while the command may still raise a hard limit */
+static int set_rlimits(const struct plan_process *pp, nscell_error_t *err)
+{
+	for (size_t i = 0; i < pp->nrlimits; i++) {
+		const struct plan_rlimit *l = &pp->rlimits[i];
+		struct rlimit rl = { .rlim_cur = (rlim_t)l->soft, .rlim_max = (rlim_t)l->hard };
+		if (setrlimit(l->resource, &rl) < 0)
+			return nscell_error_errno(err, errno, "process.rlimits %s soft %llu hard %llu",
+						  plan_rlimit_name(l->resource) ?
+							  plan_rlimit_name(l->resource) : "?",
+						  (unsigned long long)l->soft,
+						  (unsigned long long)l->hard);
+	}
+	return 0;
+}
+
 int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 {
 	struct plan *p = s->plan;
@@ -75,7 +93,7 @@ int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 	 * whose config asks for it gets it as runc would give it. */
 	s->tty_filter = !in_sandbox || s->bundle_seccomp || fds_reach_terminal(s);
 	umask(s->umask);
-	if (creds_drop(s, in_sandbox, parent, err) < 0)
+	if (set_rlimits(&p->proc, err) < 0 || creds_drop(s, in_sandbox, parent, err) < 0)
 		return -1;
 	if (enter_cwd(s, in_sandbox, err) < 0)
 		return -1;

@@ -76,7 +76,8 @@ static const char *fd_path(char *buf, size_t size, int fd)
 static unsigned long ms_flags(unsigned attrs)
 {
 	return (attrs & ATTR_RDONLY ? MS_RDONLY : 0) | (attrs & ATTR_NOSUID ? MS_NOSUID : 0) |
-	       (attrs & ATTR_NODEV ? MS_NODEV : 0) | (attrs & ATTR_NOEXEC ? MS_NOEXEC : 0);
+	       (attrs & ATTR_NODEV ? MS_NODEV : 0) | (attrs & ATTR_NOEXEC ? MS_NOEXEC : 0) |
+	       (attrs & ATTR_STRICTATIME ? MS_STRICTATIME : 0);
 }
 
 const char *mnt_attrs_str(unsigned attrs, char *buf, size_t size)

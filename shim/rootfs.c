@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -65,7 +68,8 @@ static int prepare_sources(struct rootfs *r, nscell_error_t *err)
 		return -1;
 	for (size_t i = 0; i < p->nmounts; i++) {
 		need_dev |= p->mounts[i].op == PLAN_DEV;
-		if (files_open_source(r, i, err) < 0)
+		if (files_open_source(r, i, err) < 0 ||
+		    (p->mounts[i].op == PLAN_CGROUP && dev_open_cgroup(r, i, err) < 0))
 			return entry_error(err, &p->mounts[i]);
 	}
 	return need_dev ? dev_open_host_nodes(r, err) : 0;
@@ -138,8 +142,9 @@ static int make_base(struct rootfs *r, nscell_error_t *err)
 	return 0;
 }
 
+/* attrs on the whole tree, then top_attrs on its top mount alone */
 static int do_bind(struct rootfs *r, const struct plan_mount *m, int src, unsigned attrs,
-		   nscell_error_t *err)
+		   unsigned top_attrs, nscell_error_t *err)
 {
 	struct stat st;
 	struct target t;
@@ -149,9 +154,11 @@ static int do_bind(struct rootfs *r, const struct plan_mount *m, int src, unsign
 	enum target_kind kind = S_ISDIR(st.st_mode) ? TARGET_DIR : TARGET_FILE;
 	if (rfs_target(r, m->dst, kind, &t, err) < 0)
 		return -1;
-	shim_log(r->s, &m->origin, "%s %s on %s (%s)", plan_op_name(m->op), m->src, m->dst,
-		 mnt_attrs_str(attrs, a, sizeof a));
+	shim_log(r->s, &m->origin, "%s %s on %s (%s%s)", plan_op_name(m->op), m->src, m->dst,
+		 mnt_attrs_str(attrs, a, sizeof a), top_attrs & ATTR_RDONLY ? ", top mount ro" : "");
 	int rc = r->trees ? mnt_attach(r, src, &t, attrs, true, err) : mnt_bind(r, src, &t, attrs, true, err);
+	if (rc == 0 && top_attrs)
+		rc = mnt_setattr(r, &t, top_attrs, false, err);
 	rfs_target_close(&t);
 	return rc;
 }
@@ -248,6 +255,8 @@ static int do_mask(struct rootfs *r, const struct plan_mount *m, nscell_error_t 
 		rc = nscell_error_errno(err, errno, "stat");
 	} else if (S_ISLNK(st.st_mode)) {
 		shim_log(r->s, &m->origin, "mask %s: a symlink, nothing behind it to hide", m->dst);
+	} else if (m->flags & PLAN_F_RUNC_MASK) {
+		rc = dev_mask_runc(r, m, &t, S_ISDIR(st.st_mode), err);
 	} else {
 		int what = S_ISDIR(st.st_mode) ? files_empty_dir(r, err) : files_empty_file(r, err);
 		shim_log(r->s, &m->origin, "mask %s (an empty read-only %s)", m->dst,
@@ -263,6 +272,16 @@ static int do_mask(struct rootfs *r, const struct plan_mount *m, nscell_error_t 
 static int do_remount_ro(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err)
 {
 	struct target t;
+	bool missing = false;
+	/* a config's readonlyPaths: a missing path is skipped, as runc does */
+	if ((m->flags & PLAN_F_TRY) && rfs_target_if_exists(r, m->dst, &t, &missing, err) < 0)
+		return -1;
+	if (m->flags & PLAN_F_TRY)
+		rfs_target_close(&t);
+	if (missing) {
+		shim_log(r->s, &m->origin, "remount-ro %s: nothing there, skipped", m->dst);
+		return 0;
+	}
 	if (rfs_target(r, m->dst, TARGET_EXISTING, &t, err) < 0)
 		return -1;
 	shim_log(r->s, &m->origin, "remount-ro %s", m->dst);
@@ -276,16 +295,19 @@ static int run_entry(struct rootfs *r, size_t i, nscell_error_t *err)
 	const struct plan_mount *m = &r->p->mounts[i];
 	unsigned attrs = ATTR_NOSUID;
 	switch (m->op) {
-	case PLAN_BIND:
+	case PLAN_BIND: {
 		if (r->src_fds[i] < 0)
 			return 0; /* a -try source that is missing */
+		bool top = m->flags & PLAN_F_RO_TOP;
 		attrs |= (m->flags & PLAN_F_DEVICES ? 0 : ATTR_NODEV) |
-			 (m->flags & PLAN_F_RO ? ATTR_RDONLY : 0);
-		return do_bind(r, m, r->src_fds[i], attrs, err);
+			 (m->flags & PLAN_F_RO && !top ? ATTR_RDONLY : 0);
+		return do_bind(r, m, r->src_fds[i], attrs, m->flags & PLAN_F_RO && top ? ATTR_RDONLY : 0,
+			       err);
+	}
 	case PLAN_TMP:
 		if (r->src_fds[i] < 0)
 			return do_fs(r, m, "tmpfs", "mode=01777", ATTR_NOSUID | ATTR_NODEV, err);
-		return do_bind(r, m, r->src_fds[i], ATTR_NOSUID | ATTR_NODEV, err);
+		return do_bind(r, m, r->src_fds[i], ATTR_NOSUID | ATTR_NODEV, 0, err);
 	case PLAN_TMPFS:
 		return do_tmpfs(r, m, err);
 	case PLAN_PROC:
@@ -313,14 +335,37 @@ static int run_entry(struct rootfs *r, size_t i, nscell_error_t *err)
 		return do_mask(r, m, err);
 	case PLAN_REMOUNT_RO:
 		return do_remount_ro(r, m, err);
+	case PLAN_SYSFS:
+		return do_fs(r, m, "sysfs", NULL, ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC |
+			     (m->flags & PLAN_F_RO ? ATTR_RDONLY : 0), err);
+	case PLAN_CGROUP:
+		return do_bind(r, m, r->src_fds[i], ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC,
+			       0, err);
 	}
 	return nscell_error_set(err, EINVAL, "unknown operation %d", (int)m->op);
+}
+
+/* A network namespace of the sandbox's own (a config's): its loopback
+ * up, as runc brings it up */
+static int loopback_up(struct rootfs *r, nscell_error_t *err)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return nscell_error_errno(err, errno, "network namespace: loopback");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return nscell_error_errno(err, errno, "network namespace: bring lo up");
+	shim_log(r->s, NULL, "network namespace: lo up");
+	return 0;
 }
 
 /* The new root becomes / and the host's tree (with the base) is detached. */
 static int enter_root(struct rootfs *r, nscell_error_t *err)
 {
 	const struct plan *p = r->p;
+	if ((p->namespaces & PLAN_NS_NET) && loopback_up(r, err) < 0)
+		return -1;
 	if (p->hostname) {
 		if (!(p->namespaces & PLAN_NS_UTS))
 			return nscell_error_set(err, 0, "hostname %s: needs a uts namespace", p->hostname);

@@ -27,6 +27,7 @@ enum {
 	ATTR_NOSUID = 0x2,
 	ATTR_NODEV = 0x4,
 	ATTR_NOEXEC = 0x8,
+	ATTR_STRICTATIME = 0x20, /* mnt_fs only: a fresh mount with strictatime */
 };
 
 struct rootfs {
@@ -104,6 +105,11 @@ const char *mnt_attrs_str(unsigned attrs, char *buf, size_t size);
 int dev_open_host_nodes(struct rootfs *r, nscell_error_t *err);
 int dev_setup(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err);
 int proc_setup(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err);
+/* PLAN_CGROUP: open the host's cgroup tree (m->src) as entry i's source */
+int dev_open_cgroup(struct rootfs *r, size_t i, nscell_error_t *err);
+/* PLAN_F_RUNC_MASK: mask t (a directory or not) as runc does */
+int dev_mask_runc(struct rootfs *r, const struct plan_mount *m, const struct target *t, bool dir,
+		  nscell_error_t *err);
 
 /* files.c */
 /* fd as a detached copy of its tree when r->trees (fd is consumed), else fd */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 void plan_init(struct plan *p)
 {
@@ -34,6 +35,7 @@ void plan_free(struct plan *p)
 	plan_strv_free(p->proc.argv);
 	plan_strv_free(p->proc.env);
 	free(p->proc.cwd);
+	free(p->proc.rlimits);
 	free(p->cgroup.parent);
 	free(p->vhost);
 	free(p->rootfs);
@@ -260,6 +262,7 @@ static const char *const op_names[] = {
 	[PLAN_PROC] = "proc",     [PLAN_MQUEUE] = "mqueue", [PLAN_DEV] = "dev",
 	[PLAN_DIR] = "dir",       [PLAN_SYMLINK] = "symlink", [PLAN_COPY] = "copy",
 	[PLAN_FILE] = "file",     [PLAN_MASK] = "mask",     [PLAN_REMOUNT_RO] = "remount-ro",
+	[PLAN_SYSFS] = "sysfs",   [PLAN_CGROUP] = "cgroup",
 };
 
 const char *plan_op_name(enum plan_op op)
@@ -277,5 +280,57 @@ int plan_op_from_name(const char *name, enum plan_op *op)
 			return 0;
 		}
 	}
+	return -1;
+}
+
+static const char *const rlimit_names[] = {
+	[RLIMIT_CPU] = "RLIMIT_CPU",         [RLIMIT_FSIZE] = "RLIMIT_FSIZE",
+	[RLIMIT_DATA] = "RLIMIT_DATA",       [RLIMIT_STACK] = "RLIMIT_STACK",
+	[RLIMIT_CORE] = "RLIMIT_CORE",       [RLIMIT_RSS] = "RLIMIT_RSS",
+	[RLIMIT_NPROC] = "RLIMIT_NPROC",     [RLIMIT_NOFILE] = "RLIMIT_NOFILE",
+	[RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK", [RLIMIT_AS] = "RLIMIT_AS",
+	[RLIMIT_LOCKS] = "RLIMIT_LOCKS",     [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+	[RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE",
+	[RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",   [RLIMIT_RTTIME] = "RLIMIT_RTTIME",
+};
+
+const char *plan_rlimit_name(int resource)
+{
+	if (resource < 0 || (size_t)resource >= sizeof rlimit_names / sizeof *rlimit_names)
+		return NULL;
+	return rlimit_names[resource];
+}
+
+int plan_rlimit_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof rlimit_names / sizeof *rlimit_names; i++)
+		if (rlimit_names[i] && strcmp(rlimit_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* capability(7), by number */
+static const char *const cap_names[PLAN_CAP_COUNT] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+	"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+	"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+	"CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+};
+
+const char *plan_cap_name(int cap)
+{
+	return cap >= 0 && cap < PLAN_CAP_COUNT ? cap_names[cap] : NULL;
+}
+
+int plan_cap_from_name(const char *name)
+{
+	for (int i = 0; i < PLAN_CAP_COUNT; i++)
+		if (strcmp(cap_names[i], name) == 0)
+			return i;
 	return -1;
 }

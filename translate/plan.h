@@ -34,16 +34,27 @@ enum plan_op {
 	PLAN_FILE,        /* generated file (data, len) at dst with mode */
 	PLAN_MASK,        /* hide dst: an excluded path below a bind */
 	PLAN_REMOUNT_RO,  /* make dst and everything below it read-only */
+	/* from a config.json only (no template command makes them) */
+	PLAN_SYSFS,       /* sysfs at dst (PLAN_F_RO: read-only) */
+	PLAN_CGROUP,      /* the host's cgroup tree (src, /sys/fs/cgroup) bound read-only at dst */
 };
 
 /* flags of a plan_mount */
 enum {
 	PLAN_F_RO = 1u << 0,       /* read-only */
 	PLAN_F_DEVICES = 1u << 1,  /* dev-bind: device nodes work (no nodev) */
-	PLAN_F_TRY = 1u << 2,      /* a missing source is skipped, not an error */
+	PLAN_F_TRY = 1u << 2,      /* a missing source (remount-ro: dst) is skipped, not an error */
 	PLAN_F_USER_PATH = 1u << 3,/* src lies in a user-controlled tree: never follow symlinks there */
 	PLAN_F_HOSTEXEC = 1u << 4, /* a hostexec program: src is the relay client, dst the host
 				      program it stands for (a plain ro bind to the back ends) */
+	PLAN_F_RO_TOP = 1u << 5,   /* with PLAN_F_RO on a bind: the top mount only (a config's
+				      "ro", as runc remounts it), not the mounts below */
+	PLAN_F_RUNC_DEV = 1u << 6, /* PLAN_DEV as `runc spec` writes it: /dev without nodev and
+				      noexec, strictatime, devpts gid=5, /dev/shm noexec, both
+				      tmpfs size=65536k */
+	PLAN_F_RUNC_MASK = 1u << 7,/* PLAN_MASK as runc masks a config's maskedPaths: a directory
+				      gets an empty read-only tmpfs, anything else the sandbox's
+				      /dev/null */
 };
 
 struct plan_mount {
@@ -77,10 +88,28 @@ struct plan_identity {
 	char *home, *shell;
 };
 
+/* process.rlimits of a config.json: setrlimit(resource) before the exec */
+struct plan_rlimit {
+	int resource;       /* RLIMIT_* */
+	uint64_t soft, hard; /* UINT64_MAX: unlimited */
+};
+
+/* process.capabilities of a config.json: bit N is capability N */
+struct plan_caps {
+	uint64_t bounding, effective, inheritable, permitted, ambient;
+};
+
+/* Per launch: not part of the plan cache's encoding (translate/plan_codec.c).
+ * rlimits and caps come from a config.json only; a template sets neither,
+ * and its command keeps the caller's limits and holds no capability. */
 struct plan_process {
 	char **argv; /* NULL-terminated; NULL means the user's shell */
 	char **env;  /* NULL-terminated, complete environment of the command */
 	char *cwd;   /* absolute path inside the sandbox; default home */
+	struct plan_rlimit *rlimits;
+	size_t nrlimits;
+	bool has_caps;         /* false: every set empty (templates) */
+	struct plan_caps caps; /* with has_caps: exactly these, as runc sets them */
 };
 
 /* cgroup limits; 0 = no limit set */
@@ -144,5 +173,13 @@ const char *plan_origin_str(const struct plan_origin *o, char *buf, size_t size)
 
 const char *plan_op_name(enum plan_op op);
 int plan_op_from_name(const char *name, enum plan_op *op);
+
+/* "RLIMIT_NOFILE" ↔ RLIMIT_NOFILE; NULL or -1 when unknown */
+const char *plan_rlimit_name(int resource);
+int plan_rlimit_from_name(const char *name);
+/* "CAP_KILL" ↔ CAP_KILL (as the OCI spec spells them); NULL or -1 when unknown */
+const char *plan_cap_name(int cap);
+int plan_cap_from_name(const char *name);
+#define PLAN_CAP_COUNT 41 /* CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE (40) */
 
 #endif

@@ -194,7 +194,7 @@ static int decode_mount(struct codec_in *r, struct plan *p)
 	const char *data = len == UINT64_MAX ? NULL : take(r, len);
 	uint32_t file = codec_get_u32(r);
 	struct plan_origin o = { .line = codec_get_u32(r), .col = codec_get_u32(r) };
-	if (r->bad || op > PLAN_REMOUNT_RO || (file != NULL_LEN && file >= p->nfiles))
+	if (r->bad || op > PLAN_CGROUP || (file != NULL_LEN && file >= p->nfiles))
 		return -1;
 	o.file = file == NULL_LEN ? NULL : p->files[file];
 	struct plan_mount *m = plan_add_mount(p, (enum plan_op)op, flags, src, dst, mode, &o);

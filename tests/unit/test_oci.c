@@ -820,11 +820,12 @@ static const struct edit broken[] = {
 	{ "process/user/username", SET_STR, "x", "config.json: process.user.username: not supported" },
 	{ "process/terminal", SET_TRUE, NULL, "config.json: process.terminal: nscell runs" },
 	{ "process/noNewPrivileges", DROP, NULL, "config.json: process.noNewPrivileges: missing" },
-	{ "process/capabilities/bounding", SET_STRS, "CAP_KILL",
-	  "config.json: process.capabilities.bounding: expected an empty array" },
-	{ "process/capabilities/ambient", DROP, NULL,
-	  "config.json: process.capabilities.ambient: missing" },
-	{ "process/rlimits", SET_STRS, "x", "config.json: process.rlimits: not supported" },
+	{ "process/capabilities/bounding", SET_STRS, "CAP_FOO",
+	  "config.json: process.capabilities.bounding[0]: 'CAP_FOO' is not a capability" },
+	{ "process/capabilities/effective", SET_STRS, "CAP_KILL",
+	  "config.json: process.capabilities.effective: 'CAP_KILL' is not in permitted" },
+	{ "process/capabilities", DROP, NULL, "config.json: process.capabilities: missing" },
+	{ "process/rlimits", SET_STRS, "x", "config.json: process.rlimits[0]: expected an object" },
 	{ "process/oomScoreAdj", SET_NUM, "5", "config.json: process.oomScoreAdj: not supported" },
 	{ "process/apparmorProfile", SET_STR, "x",
 	  "config.json: process.apparmorProfile: not supported" },
@@ -902,12 +903,14 @@ static const struct edit broken[] = {
 	{ "linux/gidMappings", DROP, NULL, "config.json: linux.gidMappings: missing" },
 	{ "linux/resources", SET_OBJ, NULL, "config.json: linux.cgroupsPath: missing" },
 	{ "linux/maskedPaths/10", SET_STR, "rel", "config.json: linux.maskedPaths[10]: 'rel'" },
-	{ "mounts/0/type", SET_STR, "sysfs", "config.json: mounts[0].type: mount type 'sysfs'" },
+	{ "mounts/0/type", SET_STR, "securityfs",
+	  "config.json: mounts[0].type: mount type 'securityfs'" },
 	{ "mounts", SET_STRS, "x", "config.json: mounts[0]: expected an object" },
 	{ "mounts/12/type", SET_STR, "overlay", "config.json: mounts[12].type: mount type 'overlay'" },
 	{ "mounts/9/options/0", SET_STR, "rbind",
 	  "config.json: mounts[9].options: 'rbind' not supported by nscell on a tmpfs mount" },
-	{ "mounts/9/type", SET_STR, "cgroup", "config.json: mounts[9].type: mount type 'cgroup'" },
+	{ "mounts/9/type", SET_STR, "cgroup",
+	  "config.json: mounts[9].type: a cgroup mount in a cgroup namespace not supported" },
 	{ "mounts/13/options/1", SET_STR, "noexec",
 	  "config.json: mounts[13].options: 'noexec' not supported by nscell on a bind mount" },
 	{ "mounts/13/options/0", SET_STR, "bind",
@@ -915,13 +918,13 @@ static const struct edit broken[] = {
 	{ "mounts/13/options/2", SET_STR, "rnosuid",
 	  "config.json: mounts[13].options: 'rnosuid' given twice" },
 	/* the plain forms change the top mount only */
-	{ "mounts/13/options/3", SET_STR, "ro", "config.json: mounts[13].options: 'ro' (the top "
+	{ "mounts/13/options/1", SET_STR, "ro", "config.json: mounts[13].options: 'ro' (the top "
 	  "mount only) not supported by nscell on a bind mount: use 'rro'" },
 	{ "mounts/7/options/1", SET_STR, "nosuid", "config.json: mounts[7].options: 'nosuid' (the "
 	  "top mount only) not supported by nscell on a bind mount: use 'rnosuid'" },
 	{ "mounts/7/options/2", SET_STR, "nodev", "config.json: mounts[7].options: 'nodev' (the "
 	  "top mount only) not supported by nscell on a bind mount: use 'rnodev'" },
-	{ "mounts/6/options/3", SET_STR, "ro", "config.json: mounts[6].options: 'ro' (the top "
+	{ "mounts/6/options/1", SET_STR, "ro", "config.json: mounts[6].options: 'ro' (the top "
 	  "mount only) not supported by nscell on a bind mount: use 'rro'" },
 	/* /dev without nodev in a user namespace, devpts with gid=5 */
 	{ "mounts/0/options/2", DROP, NULL,
