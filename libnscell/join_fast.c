@@ -36,12 +36,8 @@
 #define __NR_pidfd_open 434
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef SHIM_ASAN
 #define CHILD_FORKS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CHILD_FORKS 1
-#endif
 #endif
 
 #define CHILD_STACK (64 * 1024)

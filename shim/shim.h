@@ -28,6 +28,17 @@
 #include "translate/error.h"
 #include "translate/plan.h"
 
+/* Built with AddressSanitizer (configure --enable-sanitizers): a child
+ * that shares its parent's memory (vfork, CLONE_VM) is a plain fork()
+ * instead, which ASan follows. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SHIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHIM_ASAN 1
+#endif
+#endif
+
 struct shim_cgroup;
 struct rootfs;
 
