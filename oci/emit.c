@@ -131,7 +131,17 @@ static void emit_process(struct emit *e)
 	key(e, "process");
 	map_open(e);
 	key(e, "terminal");
-	boolean(e, false);
+	/* a config read back (nscell export never asks for one) */
+	boolean(e, p->proc.terminal);
+	if (p->proc.console_height || p->proc.console_width) {
+		key(e, "consoleSize");
+		map_open(e);
+		key(e, "height");
+		num(e, p->proc.console_height);
+		key(e, "width");
+		num(e, p->proc.console_width);
+		map_close(e);
+	}
 	key(e, "user");
 	map_open(e);
 	key(e, "uid");

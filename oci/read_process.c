@@ -6,7 +6,8 @@
  * command holds no capability.  A config naming capabilities (`runc spec`
  * writes CAP_AUDIT_WRITE, CAP_KILL and CAP_NET_BIND_SERVICE) gets exactly
  * those, as runc sets them (shim/creds.c); its rlimits are set before the
- * exec (shim/init.c). */
+ * exec (shim/init.c).  process.terminal and consoleSize go into the plan
+ * as they are: the runtime gives the command a terminal (shim/console.c). */
 #include "reader.h"
 
 #include <errno.h>
@@ -172,19 +173,41 @@ static int read_rlimits(struct reader *r, yajl_val v)
 	return 0;
 }
 
+/* process.consoleSize: the terminal's size, {height, width} (TIOCSWINSZ
+ * takes 16 bits each) */
+static int read_console_size(struct reader *r, yajl_val v)
+{
+	static const char *const known[] = { "height", "width", NULL };
+	struct plan_process *pp = &r->p->proc;
+	uint32_t h, w;
+	if (!v)
+		return 0;
+	if (rd_object(r, v, "process.consoleSize", true) < 0 ||
+	    rd_check_keys(r, v, "process.consoleSize", known) < 0 ||
+	    rd_u32(r, rd_get(v, "height"), "process.consoleSize.height", &h) < 0 ||
+	    rd_u32(r, rd_get(v, "width"), "process.consoleSize.width", &w) < 0)
+		return -1;
+	if (h > 65535 || w > 65535)
+		return rd_bad(r, "process.consoleSize", "%u x %u: at most 65535 each", h, w);
+	pp->console_height = h;
+	pp->console_width = w;
+	return 0;
+}
+
 int rd_process(struct reader *r, yajl_val v)
 {
 	struct plan *p = r->p;
-	static const char *const known[] = { "terminal", "user", "args", "env", "cwd",
-					     "capabilities", "noNewPrivileges", "rlimits",
+	static const char *const known[] = { "terminal", "consoleSize", "user", "args", "env",
+					     "cwd", "capabilities", "noNewPrivileges", "rlimits",
 					     NULL };
 	if (rd_object(r, v, "process", true) < 0 || rd_check_keys(r, v, "process", known) < 0)
 		return -1;
-	bool terminal = false, nnp = false;
-	if (rd_bool(r, rd_get(v, "terminal"), "process.terminal", &terminal) < 0)
+	bool nnp = false;
+	/* a terminal is the runtime's to make (shim/console.c); the shim's
+	 * template launch never reads a config */
+	if (rd_bool(r, rd_get(v, "terminal"), "process.terminal", &p->proc.terminal) < 0 ||
+	    read_console_size(r, rd_get(v, "consoleSize")) < 0)
 		return -1;
-	if (terminal)
-		return rd_bad(r, "process.terminal", "nscell runs commands without a terminal");
 	if (!rd_get(v, "noNewPrivileges"))
 		return rd_bad(r, "process.noNewPrivileges", "missing (nscell requires true)");
 	if (rd_bool(r, rd_get(v, "noNewPrivileges"), "process.noNewPrivileges", &nnp) < 0)

@@ -12,6 +12,11 @@
  * poststart runs; poststop once it has exited, or after a failed
  * createRuntime, which kills the sandbox first.
  *
+ * process.terminal: the command makes its pty (shim/console.c); `run` in
+ * the foreground passes our stdio through it (shim/runtime_tty.c),
+ * create and run -d send its master to --console-socket (runc's rules
+ * on which goes with which: rt_terminal_check).
+ *
  * Only nscell-shim has this file (not libnscell.a): it is the one place
  * the shim touches JSON, and only for `run`; the template hot path never
  * calls into it. */
@@ -34,14 +39,18 @@
 #define MAX_PRESERVE_FDS 256
 
 static const char run_usage[] =
-	"usage: nscell-shim run [-b DIR] [--preserve-fds N] [-v] ID\n"
+	"usage: nscell-shim run [-b DIR] [-d [--console-socket PATH] [--pid-file F]]\n"
+	"                       [--preserve-fds N] [-v] ID\n"
 	"\n"
 	"Run the OCI bundle in DIR (default: the current directory) in the foreground,\n"
 	"as `runc run -b DIR ID` does: DIR/config.json (as `nscell export` writes it) is\n"
 	"read into a plan and built by the shim.  A field nscell does not support is an\n"
 	"error naming it.  The config's prestart, createRuntime, poststart and poststop\n"
-	"hooks run in the runtime spec's order.\n"
+	"hooks run in the runtime spec's order.  With process.terminal the process gets\n"
+	"a pty, which run passes our stdin and stdout through (our terminal in raw mode).\n"
 	"  -b, --bundle DIR     the bundle directory\n"
+	"  -d, --detach         create and start it, and return (as create, then start)\n"
+	"  --console-socket PATH  (with -d) send process.terminal's pty master there\n"
 	"  --preserve-fds N     pass fds 3 .. 3+N-1 on to the process\n"
 	"  -v                   print each step on stderr\n"
 	"Exit status: the process's (128+N when killed by signal N); 2 when the\n"
@@ -50,6 +59,7 @@ static const char run_usage[] =
 struct run_options {
 	const char *bundle;
 	const char *id;
+	const char *console_socket; /* an error in the foreground, as runc's */
 	int preserve;
 	bool verbose;
 };
@@ -61,11 +71,28 @@ bool rt_id_valid(const char *id)
 	       strlen(id) <= 1024;
 }
 
+/* runc's two rules (utils_linux.go), in its words */
+int rt_terminal_check(const struct plan *p, const char *console_socket, bool detached,
+		      nscell_error_t *err)
+{
+	if (detached && p->proc.terminal && !console_socket)
+		return nscell_error_set(err, 0, "process.terminal is true: cannot allocate tty if "
+					"the runtime will detach without setting console socket "
+					"(--console-socket PATH)");
+	if (console_socket && (!detached || !p->proc.terminal))
+		return nscell_error_set(err, 0, "--console-socket: cannot use console socket if the "
+					"runtime will not detach or allocate tty (%s)",
+					!p->proc.terminal ? "process.terminal is false" :
+							    "run without -d");
+	return 0;
+}
+
 static int parse_run(int argc, char **argv, struct run_options *o, nscell_error_t *err)
 {
-	enum { OPT_PRESERVE = 0x100, OPT_HELP };
+	enum { OPT_PRESERVE = 0x100, OPT_HELP, OPT_CONSOLE };
 	static const struct option longopts[] = {
 		{ "bundle", required_argument, NULL, 'b' },
+		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
 		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -80,6 +107,7 @@ static int parse_run(int argc, char **argv, struct run_options *o, nscell_error_
 		switch (c) {
 		case 'b': o->bundle = optarg; break;
 		case 'v': o->verbose = true; break;
+		case OPT_CONSOLE: o->console_socket = optarg; break;
 		case OPT_PRESERVE:
 			errno = 0;
 			long n = strtol(optarg, &end, 10);
@@ -92,7 +120,7 @@ static int parse_run(int argc, char **argv, struct run_options *o, nscell_error_
 			fputs(run_usage, stdout);
 			exit(0);
 		default:
-			if (optopt == 'b' || optopt == OPT_PRESERVE)
+			if (optopt == 'b' || optopt == OPT_PRESERVE || optopt == OPT_CONSOLE)
 				return nscell_error_set(err, 0, "run: %s needs an argument (see run --help)",
 							argv[optind - 1]);
 			return nscell_error_set(err, 0, "run: unknown option '%s' (see run --help)",
@@ -293,25 +321,34 @@ static int run_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 	return rt_hooks_run(&r->hooks, RT_POSTSTART, &r->state, true, err);
 }
 
-static int run_with_hooks(struct shim *s, struct run_hooks *r, nscell_error_t *err)
+/* the launch, with the hooks' steps around it when there are hooks, and
+ * process.terminal's pty passed through our stdio */
+static int run_launch(struct shim *s, struct run_hooks *r, nscell_error_t *err)
 {
+	bool hooks = rt_hooks_any(&r->hooks), terminal = s->plan->proc.terminal;
+	struct rt_tty tty = { .sock = { -1, -1 }, .master = -1, .copier = -1 };
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return nscell_error_errno(err, errno, "pipe");
-	r->go = (struct go_fds){ .wait = p[0], .other = p[1] };
-	r->release = p[1];
-	s->before_exec = shim_bundle_wait_go;
-	s->before_exec_ctx = &r->go;
-	s->after_spawn = run_after_spawn;
-	s->after_spawn_ctx = r;
-	int status = shim_launch(s, err);
+	if (hooks) {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return nscell_error_errno(err, errno, "pipe");
+		r->go = (struct go_fds){ .wait = p[0], .other = p[1] };
+		r->release = p[1];
+		s->before_exec = shim_bundle_wait_go;
+		s->before_exec_ctx = &r->go;
+		s->after_spawn = run_after_spawn;
+		s->after_spawn_ctx = r;
+	}
+	int status = -1;
+	if (!terminal || rt_tty_prepare(s, &tty, err) == 0)
+		status = shim_launch(s, err);
+	rt_tty_finish(&tty);
 	if (r->go.wait >= 0)
 		close(r->go.wait);
 	if (r->release >= 0)
 		close(r->release);
 	/* after the container, or a failed createRuntime: not when the
 	 * sandbox was never there */
-	if (r->state.pid > 0) {
+	if (hooks && r->state.pid > 0) {
 		nscell_error_t e = { 0 };
 		r->state.status = "stopped";
 		rt_hooks_run(&r->hooks, RT_POSTSTOP, &r->state, true, &e);
@@ -329,16 +366,18 @@ int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
 	if (shim_bundle_load(s, o.bundle, &dir, err) < 0)
 		return -1;
 	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
-	struct run_hooks r = { .state = { .id = o.id, .bundle = dir }, .release = -1 };
+	struct run_hooks r = { .state = { .id = o.id, .bundle = dir }, .go = { -1, -1 },
+			       .release = -1 };
 	if (!config || rt_hooks_read(config, &r.hooks, &r.state.annotations, err) < 0)
 		return -1;
 	int status = -1;
-	if (shim_bundle_prepare(s, o.bundle, o.preserve, err) == 0) {
+	if (rt_terminal_check(s->plan, o.console_socket, false, err) == 0 &&
+	    shim_bundle_prepare(s, o.bundle, o.preserve, err) == 0) {
 		struct plan *p = s->plan;
 		shim_log(s, NULL, "bundle %s, container %s: uid %u gid %u, %zu mount entries, "
 			 "root %s%s", o.bundle, o.id, (unsigned)p->id.uid, (unsigned)p->id.gid,
 			 p->nmounts, p->rootfs, p->rootfs_readonly ? " (read-only)" : "");
-		status = rt_hooks_any(&r.hooks) ? run_with_hooks(s, &r, err) : shim_launch(s, err);
+		status = run_launch(s, &r, err);
 	}
 	rt_hooks_free(&r.hooks);
 	plan_strv_free(r.state.annotations);

@@ -84,8 +84,9 @@ int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 	/* A new session: no controlling terminal to push input into
 	 * (TIOCSTI).  An interactive shell too: the caller's session (and its
 	 * process groups) lies outside the sandbox's pid namespace, so job
-	 * control could not work there anyway. */
-	if (setsid() < 0 && in_sandbox)
+	 * control could not work there anyway.  A pty of the runtime's
+	 * (shim/console.c) has made the session already. */
+	if (getsid(0) != getpid() && setsid() < 0 && in_sandbox)
 		return nscell_error_errno(err, errno, "setsid");
 	/* A terminal the command holds could still be pushed into once it
 	 * made it its own (TIOCSCTTY, when no session has it): then the

@@ -191,8 +191,10 @@ int rt_container_hooks(const struct rt_container *c, struct rt_hooks *h, nscell_
 
 static const char usage_text[] =
 	"usage: nscell-shim [--root DIR] [--log FILE] [--log-format text|json] COMMAND ...\n"
-	"  run [-b DIR] ID             build and run the bundle, in the foreground\n"
-	"  create [-b DIR] [--pid-file FILE] ID   build it; the process waits for start\n"
+	"  run [-b DIR] [-d] ID        build and run the bundle, in the foreground\n"
+	"                              (-d: create and start it, and return)\n"
+	"  create [-b DIR] [--pid-file FILE] [--console-socket PATH] ID\n"
+	"                              build it; the process waits for start\n"
 	"  start ID                    let the created container's process run\n"
 	"  state ID                    the runtime spec's state JSON\n"
 	"  kill ID [SIGNAL]            (default SIGTERM)\n"
@@ -293,7 +295,7 @@ static int dispatch(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err
 		if (strcmp(argv[0], rt_commands[i]) != 0)
 			continue;
 		if (i == 0)
-			return shim_bundle_run(argc, argv, c->s, err);
+			return rt_cmd_run(c, argc, argv, err);
 		return fns[i](c, argc, argv, err);
 	}
 	return nscell_error_set(err, 0, "unknown command '%s' (see --help)", argv[0]);

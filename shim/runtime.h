@@ -6,6 +6,8 @@
  * shim/runtime_hooks.c  config.json's hooks: read, and run with the state
  *                       JSON on stdin; the state JSON itself
  * shim/bundle.c      a bundle into a plan; run and create's launch
+ * shim/console.c     process.terminal: the pty, sent to --console-socket
+ * shim/runtime_tty.c    ... or proxied by a foreground run
  *
  * Only nscell-shim links these (with oci/'s reader and yajl), not
  * libnscell.a: the template hot path never calls into them. */
@@ -16,6 +18,9 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <termios.h>
+
+#include "shim/console.h"
 #include "shim/shim.h"
 
 /* the OCI stages, in the order the runtime spec runs them */
@@ -130,5 +135,30 @@ struct go_fds {
  * set on s->before_exec with the fd in s->before_exec_ctx */
 int shim_bundle_wait_go(struct shim *s, nscell_error_t *err);
 bool rt_id_valid(const char *id);
+
+/* runtime_tty.c: run in the foreground with process.terminal and no
+ * console socket: the pty's master comes back to us and a copier passes
+ * our stdin and stdout through it (runc's way) */
+struct rt_tty {
+	int sock[2];           /* [0] ours, [1] the command's */
+	int master;
+	pid_t copier;
+	bool raw;              /* our stdin's terminal put in raw mode */
+	struct termios saved;
+	struct console console;
+	int (*next)(struct shim *s, pid_t pid, nscell_error_t *err); /* after_spawn set before */
+	void *next_ctx;
+};
+/* install the terminal's hooks on s (after the others are set) */
+int rt_tty_prepare(struct shim *s, struct rt_tty *t, nscell_error_t *err);
+/* once the launch has returned: wait for the copier, restore our terminal */
+void rt_tty_finish(struct rt_tty *t);
+/* runc's checks of process.terminal against --console-socket and
+ * detaching (create, run -d: detached) */
+int rt_terminal_check(const struct plan *p, const char *console_socket, bool detached,
+		      nscell_error_t *err);
+/* runtime_cmds.c: run (argv[0] "run"): in the foreground (shim_bundle_run),
+ * or with -d create and start it */
+int rt_cmd_run(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err);
 
 #endif

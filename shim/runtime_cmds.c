@@ -40,6 +40,7 @@ struct created {
 	struct go_fds go;
 	int report;                  /* to the create command: 'K', or 'E' and why */
 	const char *pid_file;
+	struct console console;      /* process.terminal: sock -1 when none */
 };
 
 static int write_pid_file(const char *path, pid_t pid, nscell_error_t *err)
@@ -59,6 +60,9 @@ static int created_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 	struct created *cr = s->after_spawn_ctx;
 	close(cr->go.wait);
 	cr->go.wait = -1;
+	if (cr->console.sock >= 0) /* the command has sent the master */
+		close(cr->console.sock);
+	cr->console.sock = -1;
 	cr->c.pid = pid;
 	if (state_proc_start(pid, &cr->c.start, NULL, 0) < 0)
 		return nscell_error_set(err, ESRCH, "the container's pid %d is gone", (int)pid);
@@ -87,6 +91,9 @@ static void __attribute__((noreturn)) monitor(struct shim *s, struct created *cr
 	setsid();
 	s->before_exec = shim_bundle_wait_go;
 	s->before_exec_ctx = &cr->go;
+	/* the pty first: its master is sent before create returns */
+	if (cr->console.sock >= 0)
+		console_install(s, &cr->console);
 	s->after_spawn = created_after_spawn;
 	s->after_spawn_ctx = cr;
 	int status = shim_launch(s, &err);
@@ -178,17 +185,15 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 		{ "no-new-keyring", no_argument, NULL, O_IGNORED },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *bundle = ".", *id = NULL;
-	struct created cr = { .go = { -1, -1 }, .report = -1 };
+	const char *bundle = ".", *id = NULL, *console_socket = NULL;
+	struct created cr = { .go = { -1, -1 }, .report = -1, .console = { .sock = -1 } };
 	int c, preserve = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+b:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': bundle = optarg; break;
 		case O_PIDFILE: cr.pid_file = optarg; break;
-		case O_CONSOLE:
-			return nscell_error_set(err, ENOTSUP, "create: --console-socket: not supported "
-						"by nscell-shim (process.terminal is refused too)");
+		case O_CONSOLE: console_socket = optarg; break;
 		case O_PRESERVE: preserve = atoi(optarg); break;
 		case O_IGNORED: break;
 		default: return bad_option(argv, "create", err);
@@ -218,8 +223,12 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 		nscell_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	if (rt_hooks_read(config, &cr.hooks, &cr.c.annotations, err) < 0 ||
+	if (rt_terminal_check(ctx->s->plan, console_socket, true, err) < 0 ||
+	    rt_hooks_read(config, &cr.hooks, &cr.c.annotations, err) < 0 ||
 	    shim_bundle_prepare(ctx->s, bundle, preserve, err) < 0)
+		goto out;
+	/* as runc: connected before anything is made */
+	if (console_socket && (cr.console.sock = console_connect(console_socket, err)) < 0)
 		goto out;
 	if (make_container_dir(ctx->root, &cr, &fifo, err) < 0) {
 		if (err->errnum != EEXIST)
@@ -248,6 +257,8 @@ fail:
 	if (rc < 0)
 		remove_container_dir(cr.c.dir);
 out:
+	if (cr.console.sock >= 0)
+		close(cr.console.sock);
 	if (fifo >= 0)
 		close(fifo);
 	for (int i = 0; i < 2; i++)
@@ -256,4 +267,51 @@ out:
 	rt_hooks_free(&cr.hooks);
 	rt_container_free(&cr.c);
 	return rc;
+}
+
+/* ---- run -d: create, then start ---- */
+
+static bool takes_value(const char *arg)
+{
+	static const char *const opts[] = { "-b", "--bundle", "--pid-file", "--console-socket",
+					    "--preserve-fds", NULL };
+	for (size_t i = 0; opts[i]; i++)
+		if (strcmp(arg, opts[i]) == 0)
+			return true;
+	return false;
+}
+
+int rt_cmd_run(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err)
+{
+	_cleanup_free_ char **args = calloc((size_t)argc + 1, sizeof *args);
+	int n = 0;
+	bool detach = false;
+	if (!args)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	args[n++] = "create";
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--detach") == 0) {
+			detach = true;
+			continue;
+		}
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+			ctx->s->verbose = true;
+			continue;
+		}
+		args[n++] = argv[i];
+		if (takes_value(argv[i]) && i + 1 < argc)
+			args[n++] = argv[++i];
+	}
+	if (!detach)
+		return shim_bundle_run(argc, argv, ctx->s, err);
+	if (rt_cmd_create(ctx, n, args, err) < 0)
+		return -1;
+	/* create took exactly one operand, the last */
+	char *start[] = { "start", args[n - 1], NULL };
+	if (rt_cmd_start(ctx, 2, start, err) == 0)
+		return 0;
+	nscell_error_t e = { 0 };
+	char *del[] = { "delete", "-f", args[n - 1], NULL };
+	rt_cmd_delete(ctx, 3, del, &e);
+	return -1;
 }

@@ -110,6 +110,8 @@ struct plan_process {
 	size_t nrlimits;
 	bool has_caps;         /* false: every set empty (templates) */
 	struct plan_caps caps; /* with has_caps: exactly these, as runc sets them */
+	bool terminal;         /* a config's process.terminal (never a template's) */
+	unsigned console_height, console_width; /* process.consoleSize; 0: not given */
 };
 
 /* cgroup limits; 0 = no limit set */

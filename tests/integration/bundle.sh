@@ -90,8 +90,8 @@ out=$("$NSCELL_SHIM" run -b "$X" bun-$$ 2>&1); rc=$?
 	fail "unsupported field: exit $rc ($out)"
 cp "$R/config.json" "$X/config.json"
 edit "$X/config.json" "c['process']['terminal'] = True"
-out=$("$NSCELL_SHIM" run -b "$X" bun-$$ 2>&1)
-contains "process.terminal: refused, named" "$out" "process.terminal"
+out=$("$NSCELL_SHIM" --root "$SCRATCH/rt" run -d -b "$X" bun-$$ 2>&1)
+contains "process.terminal detached without --console-socket: refused, named" "$out" "process.terminal"
 cp "$R/config.json" "$X/config.json"
 edit "$X/config.json" "c['root']['path'] = 'nowhere'"
 out=$("$NSCELL_SHIM" run -b "$X" bun-$$ 2>&1)

@@ -186,8 +186,8 @@ refused() {
 		fail "refused: $1: exit $rc, stdout '$out'"; diag "$err"
 	fi
 }
-refused "a terminal" "config.json: process.terminal: nscell runs commands without a terminal" \
-	"c['process']['terminal'] = True"
+refused "a terminal size beyond 16 bits" "config.json: process.consoleSize: 70000 x 80: at most 65535" \
+	"c['process']['terminal'] = True; c['process']['consoleSize'] = {'height': 70000, 'width': 80}"
 refused "an unknown capability" "process.capabilities.bounding[3]: 'CAP_NOPE' is not a capability" \
 	"c['process']['capabilities']['bounding'].append('CAP_NOPE')"
 refused "an effective capability not permitted" \

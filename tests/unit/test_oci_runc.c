@@ -136,6 +136,43 @@ START_TEST(runc_spec_round_trip)
 }
 END_TEST
 
+/* process.terminal and consoleSize: read into the plan, written back */
+START_TEST(terminal_round_trip)
+{
+	const char *from = "\"terminal\":false";
+	const char *to = "\"terminal\":true,\"consoleSize\":{\"height\":24,\"width\":80}";
+	const char *at = strstr(runc_spec, from);
+	char *json = malloc(strlen(runc_spec) + strlen(to) + 1);
+	sprintf(json, "%.*s%s%s", (int)(at - runc_spec), runc_spec, to, at + strlen(from));
+	struct plan p, q;
+	read_ok(&p, json);
+	ck_assert(p.proc.terminal);
+	ck_assert_uint_eq(p.proc.console_height, 24);
+	ck_assert_uint_eq(p.proc.console_width, 80);
+	char *first = gen(&p);
+	ck_assert_ptr_nonnull(strstr(first, "\"terminal\": true"));
+	ck_assert_ptr_nonnull(strstr(first, "\"consoleSize\""));
+	ck_assert_ptr_nonnull(strstr(first, "\"height\": 24"));
+	ck_assert_ptr_nonnull(strstr(first, "\"width\": 80"));
+	read_ok(&q, first);
+	ck_assert(q.proc.terminal);
+	char *second = gen(&q);
+	ck_assert_str_eq(first, second);
+	/* runc spec's own (terminal false) stays false, with no size */
+	plan_free(&q);
+	read_ok(&q, runc_spec);
+	char *plain = gen(&q);
+	ck_assert_ptr_nonnull(strstr(plain, "\"terminal\": false"));
+	ck_assert_ptr_null(strstr(plain, "consoleSize"));
+	free(plain);
+	free(first);
+	free(second);
+	free(json);
+	plan_free(&q);
+	plan_free(&p);
+}
+END_TEST
+
 /* empty capability sets: the plan has none, as a template's */
 START_TEST(empty_caps_are_none)
 {
@@ -171,7 +208,8 @@ static void expect_error(const char *from, const char *to, const char *want)
 
 START_TEST(refused)
 {
-	expect_error("\"terminal\":false", "\"terminal\":true", "process.terminal: nscell runs");
+	expect_error("\"terminal\":false", "\"terminal\":true,\"consoleSize\":{\"height\":70000,"
+		     "\"width\":80}", "process.consoleSize: 70000 x 80: at most 65535 each");
 	expect_error("\"CAP_KILL\",\"CAP_NET", "\"CAP_KILL\",\"CAP_KILL\",\"CAP_NET",
 		     "process.capabilities.bounding[2]: 'CAP_KILL' given twice");
 	expect_error("\"RLIMIT_NOFILE\",\"hard\":1024", "\"RLIMIT_NOFILE\",\"hard\":-1",
@@ -204,6 +242,7 @@ static Suite *runc_suite(void)
 	TCase *tc = tcase_create("runc_spec");
 	tcase_add_test(tc, runc_spec_reads);
 	tcase_add_test(tc, runc_spec_round_trip);
+	tcase_add_test(tc, terminal_round_trip);
 	tcase_add_test(tc, empty_caps_are_none);
 	tcase_add_test(tc, refused);
 	suite_add_tcase(s, tc);
