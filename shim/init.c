@@ -146,6 +146,12 @@ void init_run(struct shim *s)
 	nscell_error_t err = { 0 };
 	/* orphans are ours to reap even without a pid namespace */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* not dumpable (no ptrace, no /proc/1 access by the user) before the
+	 * command runs: after a vfork the init runs again only once the
+	 * command exec'd, and the user's code could look at /proc/1/fd
+	 * meanwhile.  The command's exec makes a memory of its own, which
+	 * is dumpable as any. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	pid_t cmd = START_COMMAND(s);
 	if (cmd < 0) {
 		nscell_error_errno(&err, errno, "fork the command");
@@ -157,10 +163,8 @@ void init_run(struct shim *s)
 	}
 
 	/* The command holds what it needs; the init keeps next to nothing:
-	 * CAP_KILL only, not dumpable (no ptrace, no /proc/1 access by the
-	 * user), no fd (the error pipe's EOF tells the host side the exec
-	 * happened). */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	 * CAP_KILL only, not dumpable (above), no fd (the error pipe's EOF
+	 * tells the host side the exec happened). */
 	if (creds_init_caps(&err) < 0) {
 		kill(cmd, SIGKILL);
 		fail(s, &err);
