@@ -166,4 +166,18 @@ oci_validate() {
 	/usr/bin/python3 "$SRCDIR/tests/oci_validate.py" "$OCI_SCHEMA_DIR/config-schema.json" "$@"
 }
 
+# same_as_runc DESCRIPTION PATTERN: the lines of $rout (what a command
+# printed under runc) and $nout (under nscell) that match PATTERN (grep
+# -E) are there, and the same
+same_as_runc() {
+	local r n
+	r=$(printf '%s\n' "$rout" | grep -E -- "$2")
+	n=$(printf '%s\n' "$nout" | grep -E -- "$2")
+	if [ -n "$r" ] && [ "$r" = "$n" ]; then
+		ok "$1"
+	else
+		fail "$1"; diag "runc:" "$r" "nscell:" "$n"
+	fi
+}
+
 host_mounts() { cut -d' ' -f5 /proc/self/mountinfo | sort; }

@@ -142,17 +142,6 @@ console_pair() {
 	rout=$(field "$1-runc" out | tr -d '\r')
 	nout=$(field "$1-nscell" out | tr -d '\r')
 }
-# same DESCRIPTION PATTERN: the lines matching PATTERN, there and the same
-same() {
-	local r n
-	r=$(printf '%s\n' "$rout" | grep -E -- "$2")
-	n=$(printf '%s\n' "$nout" | grep -E -- "$2")
-	if [ -n "$r" ] && [ "$r" = "$n" ]; then
-		ok "$1"
-	else
-		fail "$1"; diag "runc:" "$r" "nscell-runtime:" "$n"
-	fi
-}
 
 # ---- create --console-socket, then start ----
 
@@ -172,16 +161,16 @@ printf '%s\n' "$nout" | head -1 | grep -qxE '/dev/pts/[0-9]+' &&
 	ok "tty names /dev/pts/N inside the container" || fail "tty says: $(printf '%s\n' "$nout" | head -1)"
 contains "the output came through the pty" "$nout" "hello"
 contains "input went in through the master (read -r line)" "$nout" "got ping"
-same "tty: the same /dev/pts/N" '^/dev/pts/'
-same "the output, input echoed by the pty" '^(hello|ping|got ping)$'
-same "id: uid 0" '^uid='
-same "process.consoleSize: 33 rows, 111 columns (stty size)" '^[0-9]+ [0-9]+$'
+same_as_runc "tty: the same /dev/pts/N" '^/dev/pts/'
+same_as_runc "the output, input echoed by the pty" '^(hello|ping|got ping)$'
+same_as_runc "id: uid 0" '^uid='
+same_as_runc "process.consoleSize: 33 rows, 111 columns (stty size)" '^[0-9]+ [0-9]+$'
 contains "process.consoleSize: set" "$nout" "33 111"
-same "/dev/console: the pty bound there" '^console: '
-same "the pty's owner and mode" '^pty owner: '
-same "stdin, stdout and stderr: the pty" '^fd [012]: '
+same_as_runc "/dev/console: the pty bound there" '^console: '
+same_as_runc "the pty's owner and mode" '^pty owner: '
+same_as_runc "stdin, stdout and stderr: the pty" '^fd [012]: '
 contains "fd 0 is the pty" "$nout" "fd 0: /dev/pts/"
-same "the pty is the controlling terminal" '^controlling terminal: '
+same_as_runc "the pty is the controlling terminal" '^controlling terminal: '
 [ "$rout" = "$nout" ] && ok "create --console-socket: everything the same under both" ||
 	{ fail "create --console-socket: outputs differ"; diag "$(diff <(echo "$rout") <(echo "$nout"))"; }
 
@@ -189,8 +178,8 @@ same "the pty is the controlling terminal" '^controlling terminal: '
 
 edit "$B/config.json" "c['process']['user'] = {'uid': 65534, 'gid': 65534}"
 console_pair user "$B"
-same "uid 65534: id" '^uid='
-same "uid 65534: the pty is chowned to it (group tty)" '^pty owner: '
+same_as_runc "uid 65534: id" '^uid='
+same_as_runc "uid 65534: the pty is chowned to it (group tty)" '^pty owner: '
 contains "uid 65534: owner 65534, group 5" "$nout" "pty owner: 65534:5 620"
 [ "$rout" = "$nout" ] && ok "uid 65534: everything the same under both" ||
 	{ fail "uid 65534: outputs differ"; diag "$(diff <(echo "$rout") <(echo "$nout"))"; }

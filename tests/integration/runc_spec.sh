@@ -103,48 +103,37 @@ run_both() {
 	[ "$rrc" = 0 ] && [ "$nrc" = 0 ] && ok "$1: runs under runc and nscell-runtime" ||
 		{ fail "$1: exit $rrc under runc, $nrc under nscell-runtime"; diag "runc: $rout" "nscell: $nout"; }
 }
-# same DESCRIPTION PATTERN: the facts matching PATTERN (grep -E) are there and the same
-same() {
-	local r n
-	r=$(printf '%s\n' "$rout" | grep -E -- "$2")
-	n=$(printf '%s\n' "$nout" | grep -E -- "$2")
-	if [ -n "$r" ] && [ "$r" = "$n" ]; then
-		ok "$1"
-	else
-		fail "$1"; diag "runc:" "$r" "nscell-runtime:" "$n"
-	fi
-}
 
 run_both "runc spec" spec
 contains "runc spec: runc's view is the one expected (its three capabilities)" "$rout" "CapPrm: 0000000020000420"
-same "id: uid 0, gid 0, no other group" '^id: '
-for k in CapPrm CapEff CapBnd CapAmb CapInh; do same "capabilities: $k" "^$k: "; done
-same "NoNewPrivs" '^NoNewPrivs: '
-same "ulimit -n soft and hard (process.rlimits)" '^nofile: '
-same "hostname" '^hostname: '
-same "cwd and umask" '^cwd: '
-same "environment (HOME added as runc adds it)" '^env: '
-same "network namespace: lo up" '^lo flags: '
+same_as_runc "id: uid 0, gid 0, no other group" '^id: '
+for k in CapPrm CapEff CapBnd CapAmb CapInh; do same_as_runc "capabilities: $k" "^$k: "; done
+same_as_runc "NoNewPrivs" '^NoNewPrivs: '
+same_as_runc "ulimit -n soft and hard (process.rlimits)" '^nofile: '
+same_as_runc "hostname" '^hostname: '
+same_as_runc "cwd and umask" '^cwd: '
+same_as_runc "environment (HOME added as runc adds it)" '^env: '
+same_as_runc "network namespace: lo up" '^lo flags: '
 for m in / /usr /dev /dev/pts /dev/shm /dev/mqueue /proc /sys; do
-	same "mount $m: there, its type, read-only or not" "^mount $m: "
+	same_as_runc "mount $m: there, its type, read-only or not" "^mount $m: "
 done
-same "/sys/fs/cgroup: a mount point" '^mount /sys/fs/cgroup: '
-same "/sys/fs/cgroup: the hierarchies below read-only" '^cgroup mounts below: '
-same "/sys/fs/cgroup: not writable" '^cgroup top: '
-same "the device nodes and links in /dev and /dev/pts" '^dev '
+same_as_runc "/sys/fs/cgroup: a mount point" '^mount /sys/fs/cgroup: '
+same_as_runc "/sys/fs/cgroup: the hierarchies below read-only" '^cgroup mounts below: '
+same_as_runc "/sys/fs/cgroup: not writable" '^cgroup top: '
+same_as_runc "the device nodes and links in /dev and /dev/pts" '^dev '
 for p in /proc/acpi /proc/asound /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list \
 	/proc/timer_stats /proc/sched_debug /sys/firmware /proc/scsi; do
-	same "masked $p: empty or missing" "^masked $p: "
+	same_as_runc "masked $p: empty or missing" "^masked $p: "
 	printf '%s\n' "$nout" | grep -E "^masked $p: (missing|a directory of 0 entries|.*, 0 bytes)$" \
 		>/dev/null && ok "masked $p: nothing shows" || fail "masked $p: something shows"
 done
-for m in /proc/acpi /sys/firmware; do same "masked $m: an empty read-only tmpfs" "^mount $m: "; done
+for m in /proc/acpi /sys/firmware; do same_as_runc "masked $m: an empty read-only tmpfs" "^mount $m: "; done
 for p in /proc/bus /proc/fs /proc/irq /proc/sys; do
-	same "readonly $p: a read-only mount" "^mount $p: "
-	same "readonly $p: not writable" "^readonly $p: "
+	same_as_runc "readonly $p: a read-only mount" "^mount $p: "
+	same_as_runc "readonly $p: not writable" "^readonly $p: "
 done
-same "/proc/sysrq-trigger: not writable" '^readonly /proc/sysrq-trigger: '
-same "root.readonly: / not writable" '^readonly /: '
+same_as_runc "/proc/sysrq-trigger: not writable" '^readonly /proc/sysrq-trigger: '
+same_as_runc "root.readonly: / not writable" '^readonly /: '
 # documented: the shim's TIOCSTI filter is always on
 contains "nscell-runtime: the TIOCSTI filter, whatever the config says" "$nout" "Seccomp: 2"
 diff <(printf '%s\n' "$rout" | grep -v '^Seccomp') <(printf '%s\n' "$nout" | grep -v '^Seccomp') \
@@ -160,10 +149,10 @@ c['process']['rlimits'] += [{'type': 'RLIMIT_CORE', 'soft': 0, 'hard': 184467440
 check "uid 65534 with ambient capabilities: the config validates" oci_validate "$B/config.json"
 run_both "uid 65534" user
 contains "uid 65534: runc raises the ambient set" "$rout" "CapAmb: 0000000000000420"
-same "uid 65534: id and additionalGids" '^id: '
-for k in CapPrm CapEff CapBnd CapAmb CapInh; do same "uid 65534: $k" "^$k: "; done
-same "uid 65534: RLIMIT_CORE unlimited hard" '^core: '
-same "uid 65534: RLIMIT_NPROC" '^nproc: '
+same_as_runc "uid 65534: id and additionalGids" '^id: '
+for k in CapPrm CapEff CapBnd CapAmb CapInh; do same_as_runc "uid 65534: $k" "^$k: "; done
+same_as_runc "uid 65534: RLIMIT_CORE unlimited hard" '^core: '
+same_as_runc "uid 65534: RLIMIT_NPROC" '^nproc: '
 diff <(printf '%s\n' "$rout" | grep -v '^Seccomp') <(printf '%s\n' "$nout" | grep -v '^Seccomp') \
 	>"$SCRATCH/diff" && ok "uid 65534: every other fact the same" ||
 	{ fail "uid 65534: facts differ"; diag "$(cat "$SCRATCH/diff")"; }
