@@ -166,6 +166,20 @@ oci_validate() {
 	/usr/bin/python3 "$SRCDIR/tests/oci_validate.py" "$OCI_SCHEMA_DIR/config-schema.json" "$@"
 }
 
+# runc_spec_bundle DIR: a bundle in DIR whose config.json `runc spec`
+# wrote, its rootfs empty but for mount points and the /usr symlinks (bin,
+# lib, lib64, sbin: a test binds the host's /usr there); ends the test
+# with a failure when runc spec cannot write it
+runc_spec_bundle() {
+	mkdir -p "$1"/rootfs/usr "$1"/rootfs/proc "$1"/rootfs/dev "$1"/rootfs/sys "$1"/rootfs/tmp
+	for d in bin lib lib64 sbin; do ln -s usr/$d "$1/rootfs/$d"; done
+	if ! (cd "$1" && runc spec) 2>"$1/spec.err"; then
+		fail "runc spec writes a config"; diag "$(cat "$1/spec.err")"
+		done_testing
+	fi
+	rm -f "$1/spec.err"
+}
+
 # same_as_runc DESCRIPTION PATTERN: the lines of $rout (what a command
 # printed under runc) and $nout (under nscell) that match PATTERN (grep
 # -E) are there, and the same

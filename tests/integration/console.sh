@@ -97,12 +97,7 @@ for fd in 0 1 2; do echo "fd $fd: $(readlink /proc/$$/fd/$fd)"; done
 # ---- the bundle: runc spec's, the host's /usr bound read-only ----
 
 B=$SCRATCH/b
-mkdir -p "$B"/rootfs/usr "$B"/rootfs/proc "$B"/rootfs/dev "$B"/rootfs/sys "$B"/rootfs/tmp
-for d in bin lib lib64 sbin; do ln -s usr/$d "$B/rootfs/$d"; done
-if ! (cd "$B" && runc spec) 2>"$SCRATCH/err"; then
-	fail "runc spec writes a config"; diag "$(cat "$SCRATCH/err")"
-	done_testing
-fi
+runc_spec_bundle "$B"
 edit "$B/config.json" "c['process']['args'] = ['sh', '-c', a[0]]
 c['process']['consoleSize'] = {'height': 33, 'width': 111}
 c['mounts'].append({'destination': '/usr', 'type': 'bind', 'source': '/usr', 'options': ['rbind', 'ro']})" "$PROBE"

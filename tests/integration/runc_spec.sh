@@ -83,12 +83,7 @@ EOS
 # ---- the bundle, as issue 10's reproduction makes it ----
 
 B=$SCRATCH/b
-mkdir -p "$B"/rootfs/usr "$B"/rootfs/proc "$B"/rootfs/dev "$B"/rootfs/sys "$B"/rootfs/tmp
-for d in bin lib lib64 sbin; do ln -s usr/$d "$B/rootfs/$d"; done
-if ! (cd "$B" && runc spec) 2>"$SCRATCH/err"; then
-	fail "runc spec writes a config"; diag "$(cat "$SCRATCH/err")"
-	done_testing
-fi
+runc_spec_bundle "$B"
 cp "$B/config.json" "$SCRATCH/spec.json"
 edit "$B/config.json" "c['process']['terminal'] = False; c['process']['args'] = ['sh', '-c', a[0]]
 c['mounts'].append({'destination': '/usr', 'type': 'bind', 'source': '/usr', 'options': ['rbind', 'ro']})" "$PROBE"
