@@ -1,5 +1,6 @@
 /* nscell-runtime: nscell's OCI runtime, runc's command line (run -b,
- * create, start, state, kill, delete, list; shim/runtime*.c, bundle.c).
+ * create, start, state, kill, delete, list; shim/runtime*.c, bundle.c),
+ * and with --shim first nscell-shim's command line (shim/nss_handover.c).
  * A program of its own so that nscell-shim, which hands such command
  * lines over to it, links no JSON parser: a template launch, the web
  * server's hot path, stays as small as it was. */
@@ -13,6 +14,10 @@
 
 int main(int argc, char **argv)
 {
+	/* a static nscell-shim's launch for a user only NSS knows
+	 * (shim/nss_handover.c): the launcher itself, linked dynamically */
+	if (argc > 1 && strcmp(argv[1], "--shim") == 0)
+		return shim_main(argc - 1, argv + 1);
 	struct plan plan;
 	memset(&plan, 0, sizeof plan);
 	/* every bundle the reader takes carries the TIOCSTI filter (linux.seccomp) */

@@ -203,4 +203,12 @@ ssize_t shim_read_small(const char *path, char *buf, size_t size);
  * or the same directory of an install) when it is there, else in dir */
 void shim_sibling(const char *name, const char *dir, char *buf, size_t size);
 
+/* shim_main.c: nscell-shim's command line, run (the exit status);
+ * nscell-runtime --shim runs it too */
+int shim_main(int argc, char **argv);
+/* exec nscell-runtime --shim with this launch's command line: a static
+ * nscell-shim's answer to a user only NSS knows (shim/nss_handover.c).
+ * Returns only on failure, -1 with err. */
+int shim_nss_handover(nscell_error_t *err);
+
 #endif

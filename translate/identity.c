@@ -4,6 +4,7 @@
  * (identity_files.c), which spares the launch loading NSS modules. */
 #include "identity.h"
 #include "identity_files.h"
+#include "identity_nss.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -12,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* NSS buffers grow until the entry fits: no line-length limit, but a bound
- * so that a broken NSS module cannot eat the memory. */
-#define NSS_BUF_MAX (64u << 20)
-
-static bool nss_not_found(int r)
-{
-	/* what getpwnam_r(3) lists as "not found" */
-	return r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM;
-}
 
 static enum identity_db database = IDENTITY_DB_AUTO;
 static int files_first = -1; /* -1: not decided yet */
@@ -62,24 +53,7 @@ static int pw_get(const char *name, uid_t uid, struct passwd *pw, char **buf, bo
 		}
 	}
 	nss_lookups++;
-	for (size_t size = 1024;; size *= 2) {
-		char *b = realloc(*buf, size);
-		if (!b)
-			return nscell_error_errno(err, ENOMEM, "looking up a user");
-		*buf = b;
-		struct passwd *res = NULL;
-		int r = name ? getpwnam_r(name, pw, b, size, &res) :
-			       getpwuid_r(uid, pw, b, size, &res);
-		if (r == ERANGE && size < NSS_BUF_MAX)
-			continue;
-		if (res)
-			return 1;
-		if (nss_not_found(r))
-			return 0;
-		if (name)
-			return nscell_error_errno(err, r, "looking up user '%s'", name);
-		return nscell_error_errno(err, r, "looking up uid %u", (unsigned)uid);
-	}
+	return identity_nss_user(name, uid, pw, buf, err);
 }
 
 static int gr_get(const char *name, gid_t gid, struct group *gr, char **buf,
@@ -91,24 +65,7 @@ static int gr_get(const char *name, gid_t gid, struct group *gr, char **buf,
 			return r;
 	}
 	nss_lookups++;
-	for (size_t size = 1024;; size *= 2) {
-		char *b = realloc(*buf, size);
-		if (!b)
-			return nscell_error_errno(err, ENOMEM, "looking up a group");
-		*buf = b;
-		struct group *res = NULL;
-		int r = name ? getgrnam_r(name, gr, b, size, &res) :
-			       getgrgid_r(gid, gr, b, size, &res);
-		if (r == ERANGE && size < NSS_BUF_MAX)
-			continue;
-		if (res)
-			return 1;
-		if (nss_not_found(r))
-			return 0;
-		if (name)
-			return nscell_error_errno(err, r, "looking up group '%s'", name);
-		return nscell_error_errno(err, r, "looking up gid %u", (unsigned)gid);
-	}
+	return identity_nss_group(name, gid, gr, buf, err);
 }
 
 static bool all_digits(const char *s)
@@ -153,24 +110,7 @@ static int lookup_groups(struct plan_identity *id, bool in_files, nscell_error_t
 	if (in_files)
 		return identity_files_grouplist(id->user, id->gid, &id->groups, &id->ngroups, err);
 	nss_lookups++;
-	int n = 16;
-	for (;;) {
-		gid_t *v = realloc(id->groups, (size_t)n * sizeof *v);
-		if (!v)
-			return nscell_error_errno(err, ENOMEM, "groups of '%s'", id->user);
-		id->groups = v;
-		int got = n;
-		if (getgrouplist(id->user, id->gid, v, &got) >= 0) {
-			id->ngroups = (size_t)got;
-			return 0;
-		}
-		if (got <= n) {
-			if (n >= 65536)
-				return nscell_error_set(err, 0, "groups of '%s': too many", id->user);
-			got = n * 2;
-		}
-		n = got;
-	}
+	return identity_nss_grouplist(id->user, id->gid, &id->groups, &id->ngroups, err);
 }
 
 static int fill_identity(struct plan_identity *id, const struct passwd *pw, bool in_files,
