@@ -10,6 +10,7 @@ GOALS = [
 	("cold_vs_bwrap", "nscell cold launch vs bwrap (same mounts)", 0.5),
 	("warm_vs_bare", "nscell warm launch vs bare exec", 1.5),
 	("shim_vs_runc", "nscell cold launch vs `runc run`", 0.1),
+	("run_b_vs_runc", "`nscell-runtime run -b` vs `runc run` (same bundle)", 0.1),
 	("binds2000_vs_bwrap", "2,000-bind template: nscell cold vs bwrap", 0.1),
 	("rss_vs_bwrap", "nscell-shim peak RSS vs bwrap's", 1.0),
 	("warm_flat", "nscell warm launch with {n} persisted sandboxes vs 1", 1.2),
@@ -68,6 +69,8 @@ def goals(res):
 				 (res["launch"]["true"].get("nscell warm") or {}).get("skipped")),
 		"shim_vs_runc": (_ratio(_median(res, "true", "nscell cold"), _median(res, "true", "runc run")),
 				 None),
+		"run_b_vs_runc": (_ratio(_median(res, "true", "nscell run -b"), _median(res, "true", "runc run")),
+				  (res["launch"]["true"].get("nscell run -b") or {}).get("skipped")),
 		"binds2000_vs_bwrap": (big, scale.get("skipped") or (None if big else "2,000 binds not measured")),
 		"rss_vs_bwrap": (_ratio(kb("nscell cold"), kb("bwrap")), mem.get("skipped")),
 		"warm_flat": (p_last and _ratio(p_last.get("nscell warm"), p_first.get("nscell warm")), p_why),
@@ -93,7 +96,7 @@ def _fmt(x, digits=2):
 	return "–" if x is None else ("%.*f" % (digits, x))
 
 
-ORDER = ["bare exec", "unshare", "bwrap", "runc run", "nscell cold", "nscell warm"]
+ORDER = ["bare exec", "unshare", "bwrap", "runc run", "nscell cold", "nscell warm", "nscell run -b"]
 GROUP_ORDER = ["mount", "paths and files", "credentials and seccomp", "processes",
 	       "memory (loading libraries)", "sockets (NSS)"]
 
