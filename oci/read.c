@@ -216,6 +216,8 @@ static int read_identity(struct reader *r, yajl_val lx, struct oci_idmap **um, s
 		      !r->has_groups && (*um)[0].container == 0 && (*um)[0].size == 1 &&
 		      (*gm)[0].container == 0 && (*gm)[0].size == 1 && (*um)[0].host != 0;
 	p->rootless = r->rootless;
+	/* runc spec --rootless's container root: 0 → the caller, as runc */
+	p->userns_root = r->rootless && !r->ann_uid;
 	p->id.uid = r->rootless ? (*um)[0].host : r->user_uid;
 	p->id.gid = r->rootless ? (*gm)[0].host : r->user_gid;
 	return 0;
@@ -274,6 +276,10 @@ static int read_cgroup(struct reader *r, yajl_val lx)
 	struct plan *p = r->p;
 	yajl_val path = rd_get(lx, "cgroupsPath"), res = rd_get(lx, "resources");
 	static const char *const known[] = { "memory", "cpu", "pids", "devices", NULL };
+	/* another config's cgroup (containerd's "/default/ID", its device
+	 * list), for nscell-runtime, which applies it as runc does */
+	if (path && r->any_hooks && !r->ann_uid)
+		return rd_runc_cgroup(r, path, res);
 	if (res && (rd_object(r, res, "linux.resources", true) < 0 ||
 		    rd_check_keys(r, res, "linux.resources", known) < 0 ||
 		    (rd_get(res, "devices") && read_devices(r, rd_get(res, "devices")) < 0)))

@@ -7,6 +7,7 @@
  * nscell's is refused, none at all gets nscell's all the same. */
 #include "reader.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -176,6 +177,87 @@ int rd_seccomp(struct reader *r, yajl_val v)
 	for (size_t i = 0; i < OCI_SECCOMP_NREQUESTS; i++)
 		if (read_rule(r, calls->u.array.values[i],
 			      rd_idx(f, sizeof f, "linux.seccomp.syscalls", i), i) < 0)
+			return -1;
+	return 0;
+}
+
+/* ---- linux.cgroupsPath and linux.resources as runc applies them ---- */
+
+static int read_device_rule(struct reader *r, yajl_val d, const char *field)
+{
+	static const char *const known[] = { "allow", "type", "major", "minor", "access", NULL };
+	char f[96];
+	const char *type, *access;
+	bool allow;
+	if (rd_object(r, d, field, true) < 0 || rd_check_keys(r, d, field, known) < 0 ||
+	    rd_bool(r, rd_get(d, "allow"), rd_sub(f, sizeof f, field, "allow"), &allow) < 0 ||
+	    rd_string(r, rd_get(d, "type"), rd_sub(f, sizeof f, field, "type"), false, &type) < 0 ||
+	    rd_string(r, rd_get(d, "access"), rd_sub(f, sizeof f, field, "access"), false,
+		      &access) < 0)
+		return -1;
+	if (!rd_get(d, "allow"))
+		return rd_bad(r, rd_sub(f, sizeof f, field, "allow"), "missing (required)");
+	/* absent: all devices, every access (rd_string leaves NULL) */
+	if (type && (strlen(type) != 1 || !strchr("acb", type[0])))
+		return rd_bad(r, rd_sub(f, sizeof f, field, "type"), "expected a, c or b");
+	if (access && (!*access || strspn(access, "rwm") != strlen(access)))
+		return rd_bad(r, rd_sub(f, sizeof f, field, "access"), "expected letters of rwm");
+	static const char *const nums[] = { "major", "minor" };
+	for (size_t i = 0; i < 2; i++) {
+		yajl_val n = rd_get(d, nums[i]);
+		if (n && (!YAJL_IS_INTEGER(n) || YAJL_GET_INTEGER(n) < -1 ||
+			  YAJL_GET_INTEGER(n) > UINT32_MAX))
+			return rd_bad(r, rd_sub(f, sizeof f, field, nums[i]),
+				      "expected a device number (-1: any)");
+	}
+	return 0;
+}
+
+/* res.name: an object of integers, its keys in known */
+static int read_ints(struct reader *r, yajl_val res, const char *name, const char *const *known)
+{
+	char f[64], g[96];
+	yajl_val v = rd_get(res, name);
+	rd_sub(f, sizeof f, "linux.resources", name);
+	if (!v)
+		return 0;
+	if (rd_object(r, v, f, true) < 0 || rd_check_keys(r, v, f, known) < 0)
+		return -1;
+	for (size_t i = 0; i < v->u.object.len; i++)
+		if (!YAJL_IS_INTEGER(v->u.object.values[i]))
+			return rd_bad(r, rd_sub(g, sizeof g, f, v->u.object.keys[i]),
+				      "expected an integer");
+	return 0;
+}
+
+int rd_runc_cgroup(struct reader *r, yajl_val path, yajl_val res)
+{
+	static const char *const known[] = { "devices", "cpu", "memory", "pids", NULL };
+	static const char *const cpu[] = { "shares", "quota", "period", NULL };
+	static const char *const limit[] = { "limit", NULL };
+	const char *s;
+	char f[64];
+	if (r->rootless)
+		return rd_bad(r, "linux.cgroupsPath", "not supported by nscell for rootless runc");
+	if (rd_string(r, path, "linux.cgroupsPath", true, &s) < 0)
+		return -1;
+	if (!rd_path_normal(s) || strcmp(s, "/") == 0)
+		return rd_bad(r, "linux.cgroupsPath", "'%s': nscell-runtime takes an absolute, "
+			      "normalised path below the hierarchies' root (no systemd "
+			      "slice:prefix:name)", s);
+	if (!res)
+		return 0;
+	if (rd_object(r, res, "linux.resources", true) < 0 ||
+	    rd_check_keys(r, res, "linux.resources", known) < 0 ||
+	    read_ints(r, res, "cpu", cpu) < 0 || read_ints(r, res, "memory", limit) < 0 ||
+	    read_ints(r, res, "pids", limit) < 0)
+		return -1;
+	yajl_val dev = rd_get(res, "devices");
+	if (dev && !YAJL_IS_ARRAY(dev))
+		return rd_bad(r, "linux.resources.devices", "expected an array of rules");
+	for (size_t i = 0; dev && i < dev->u.array.len; i++)
+		if (read_device_rule(r, dev->u.array.values[i],
+				     rd_idx(f, sizeof f, "linux.resources.devices", i)) < 0)
 			return -1;
 	return 0;
 }

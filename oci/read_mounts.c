@@ -1,7 +1,8 @@
 /* config.json mounts → plan entries: the mounts oci/emit.c writes (bind,
  * tmp, tmpfs, proc, mqueue, nscell's /dev, files/ binds), with exactly its
  * options, and the ones `runc spec` writes (runc's /dev, sysfs, cgroup, a
- * proc mount without options, binds with "ro" and without "rnosuid");
+ * proc mount without options, binds with "ro" and without "rnosuid"; runc
+ * spec --rootless's /dev without gid=5 and its /sys bind of type "none");
  * anything else is an error naming the field.  Where nscell-shim is
  * stricter than the config (it mounts proc and binds nosuid always),
  * README.md says so. */
@@ -238,6 +239,14 @@ static int read_bind(struct reader *r, const struct mount_in *m)
 			       tmp ? "disk-backed tmp" : "bind");
 }
 
+static bool has_size(yajl_val opts)
+{
+	for (size_t i = 0; i < opts->u.array.len; i++)
+		if (strncmp(opts->u.array.values[i]->u.string, "size=", 5) == 0)
+			return true;
+	return false;
+}
+
 static int read_tmpfs(struct reader *r, const struct mount_in *m)
 {
 	unsigned mode = 0;
@@ -257,14 +266,34 @@ static int read_tmpfs(struct reader *r, const struct mount_in *m)
 	if (!have_mode)
 		return rd_bad(r, rd_sub(f, sizeof f, m->field, "options"),
 			      "a tmpfs needs mode=OCTAL (nscell writes it)");
-	struct plan_mount *e = plan_add_mount(r->p, PLAN_TMPFS, 0, NULL, m->dst, mode, NULL);
+	/* containerd's /run (runc's /dev options): strictatime, size=65536k,
+	 * owned by root; the shim adds nodev, so it may be left out */
+	bool runc = has_opt(m->options, "strictatime") || has_size(m->options);
+	struct plan_mount *e = plan_add_mount(r->p, PLAN_TMPFS, runc ? PLAN_F_RUNC_TMPFS : 0, NULL,
+					      m->dst, mode, NULL);
 	if (!e)
 		return rd_oom(r);
 	struct oci_mount_opts want;
 	oci_mount_options(r->p, e, r->rootless, false, &want);
 	if (want_source(r, m, "tmpfs") < 0)
 		return -1;
-	return match_opts(r, m, &want, "tmpfs");
+	static const char *const optional[] = { "nodev", NULL };
+	return match_some_opts(r, m, &want, runc ? optional : NULL, "tmpfs");
+}
+
+/* mounts[i + 1] is at dst/pts: a /dev (read_dev checks the rest), not
+ * another tmpfs with the same options (containerd's /run) */
+static bool dev_follows(yajl_val mounts, size_t i, const char *dst)
+{
+	if (i + 1 >= mounts->u.array.len)
+		return true; /* read_dev says what is missing */
+	yajl_val d = rd_get(mounts->u.array.values[i + 1], "destination");
+	size_t n = strlen(dst);
+	if (!YAJL_IS_STRING(d))
+		return true;
+	if (strcmp(dst, "/") == 0)
+		return strcmp(d->u.string, "/pts") == 0;
+	return strncmp(d->u.string, dst, n) == 0 && strcmp(d->u.string + n, "/pts") == 0;
 }
 
 /* DST tmpfs, DST/pts devpts, DST/shm tmpfs, as emit.c writes PLAN_DEV,
@@ -272,11 +301,9 @@ static int read_tmpfs(struct reader *r, const struct mount_in *m)
 static int read_dev(struct reader *r, yajl_val mounts, size_t *i, const struct mount_in *m,
 		    bool runc)
 {
+	/* with a user namespace, runc's devpts has no gid=5 (runc spec
+	 * --rootless's: gid 5 is not mapped there) */
 	bool userns = r->p->namespaces & PLAN_NS_USER;
-	/* gid 5 (tty) is not mapped in nscell's user namespace */
-	if (runc && userns)
-		return rd_bad(r, m->field, "runc's /dev (devpts gid=5) not supported by nscell "
-			      "with a user namespace");
 	struct mount_in parts[OCI_DEV_NPARTS];
 	parts[OCI_DEV_TMPFS] = *m;
 	char fields[OCI_DEV_NPARTS][64], want_dst[4096];
@@ -361,6 +388,35 @@ static int read_cgroup_fs(struct reader *r, const struct mount_in *m)
 	return match_some_opts(r, m, &want, optional, "cgroup");
 }
 
+/* runc spec --rootless's /sys (no network namespace, so no sysfs of its
+ * own): the host's /sys bound, runc's plain flags on the top mount; only
+ * that one, in a user namespace, with type "none" as runc spec writes it
+ * or "bind" as nscell does */
+static int read_runc_sys(struct reader *r, const struct mount_in *m)
+{
+	char f[96];
+	struct plan_mount probe = { .op = PLAN_BIND,
+				    .flags = PLAN_F_RO | PLAN_F_RO_TOP | PLAN_F_RUNC_TOP };
+	struct oci_mount_opts want;
+	oci_mount_options(r->p, &probe, r->rootless, false, &want);
+	bool sys = strcmp(m->src, "/sys") == 0 && strcmp(m->dst, "/sys") == 0 &&
+		   same_opts(m->options, &want);
+	if (!sys || !(r->p->namespaces & PLAN_NS_USER))
+		return rd_bad(r, rd_sub(f, sizeof f, m->field, "type"), "mount type '%s' not "
+			      "supported by nscell (only as runc spec --rootless's /sys bind, with a "
+			      "user namespace)", m->type);
+	if (!plan_add_mount(r->p, PLAN_BIND, probe.flags, m->src, m->dst, 0, NULL))
+		return rd_oom(r);
+	return 0;
+}
+
+/* a bind that is runc spec --rootless's /sys (read_runc_sys checks it) */
+static bool is_runc_sys(const struct mount_in *m)
+{
+	return strcmp(m->dst, "/sys") == 0 && has_opt(m->options, "rbind") &&
+	       has_opt(m->options, "noexec") && !has_opt(m->options, "rnosuid");
+}
+
 static int read_one(struct reader *r, yajl_val v, size_t *i, const struct mount_in *m)
 {
 	char f[96];
@@ -371,9 +427,12 @@ static int read_one(struct reader *r, yajl_val v, size_t *i, const struct mount_
 	bool tmpfs = strcmp(m->type, "tmpfs") == 0;
 	/* runc makes any mount with a bind option a bind; nscell wants the
 	 * type to say so */
+	if (strcmp(m->type, "none") == 0 || (strcmp(m->type, "bind") == 0 && is_runc_sys(m)))
+		return read_runc_sys(r, m);
 	if (strcmp(m->type, "bind") == 0)
 		return read_bind(r, m);
-	if (tmpfs && (same_opts(m->options, &dev) || same_opts(m->options, &runc_dev)))
+	if (tmpfs && (same_opts(m->options, &dev) || same_opts(m->options, &runc_dev)) &&
+	    dev_follows(v, *i, m->dst))
 		return want_source(r, m, "tmpfs") < 0 ? -1 :
 			read_dev(r, v, i, m, !same_opts(m->options, &dev));
 	if (tmpfs)

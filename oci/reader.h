@@ -59,6 +59,10 @@ int rd_mounts(struct reader *r, yajl_val v);
  * config's entries get runc's meaning (PLAN_F_RUNC_MASK, PLAN_F_TRY). */
 int rd_paths(struct reader *r, yajl_val v, const char *field, enum plan_op op,
 	     const char *const *defaults);
+/* linux.cgroupsPath (absolute) and linux.resources as runc applies them
+ * (containerd's): checked here, applied by nscell-runtime itself
+ * (shim/runtime_cgroup.c), so read only for it (r->any_hooks) */
+int rd_runc_cgroup(struct reader *r, yajl_val path, yajl_val res);
 /* hooks: exactly nscell's own (oci/hooks.c), into r->hooks. */
 int rd_hooks(struct reader *r, yajl_val v);
 /* linux.seccomp: exactly nscell's filter (oci/rules.c), or, in a config

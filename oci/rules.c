@@ -159,6 +159,14 @@ void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool ro
 	switch (m->op) {
 	case PLAN_BIND:
 	case PLAN_TMP:
+		/* runc spec --rootless's /sys: runc's flags on the top mount */
+		if (m->op == PLAN_BIND && (m->flags & PLAN_F_RUNC_TOP)) {
+			static const char *const top[] = { "rbind", "nosuid", "noexec", "nodev",
+							   "ro" };
+			for (size_t i = 0; i < sizeof top / sizeof *top; i++)
+				opts_add(o, top[i]);
+			break;
+		}
 		opts_add(o, "rbind");
 		opts_add(o, "rnosuid");
 		if (!(m->op == PLAN_BIND && (m->flags & PLAN_F_DEVICES)))
@@ -172,6 +180,11 @@ void oci_mount_options(const struct plan *p, const struct plan_mount *m, bool ro
 		opts_add(o, "nodev");
 		snprintf(o->mode, sizeof o->mode, "mode=%o", (unsigned)(m->mode & 07777));
 		opts_add(o, o->mode);
+		if (m->flags & PLAN_F_RUNC_TMPFS) { /* containerd's /run, as runc mounts it */
+			opts_add(o, "strictatime");
+			opts_add(o, "size=65536k");
+			break;
+		}
 		/* a shared sticky directory belongs to root; any other mode
 		 * is the user's own directory */
 		if ((m->mode & 07777) != 01777) {
@@ -205,8 +218,9 @@ const char *const oci_dev_type[OCI_DEV_NPARTS] = { "tmpfs", "devpts", "tmpfs" };
 const char *const oci_dev_source[OCI_DEV_NPARTS] = { "tmpfs", "devpts", "shm" };
 
 /* runc spec's /dev (PLAN_F_RUNC_DEV): no noexec, devpts gid=5 (tty), a
- * noexec /dev/shm of 64 MiB */
-static void runc_dev_options(enum oci_dev_part part, struct oci_mount_opts *o)
+ * noexec /dev/shm of 64 MiB; runc spec --rootless's (a user namespace, in
+ * which gid 5 is not mapped) leaves gid=5 out */
+static void runc_dev_options(enum oci_dev_part part, bool userns, struct oci_mount_opts *o)
 {
 	static const char *const parts[OCI_DEV_NPARTS][OCI_MAX_OPTS] = {
 		{ "nosuid", "strictatime", "mode=755", "size=65536k" },
@@ -214,7 +228,8 @@ static void runc_dev_options(enum oci_dev_part part, struct oci_mount_opts *o)
 		{ "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" },
 	};
 	for (size_t i = 0; i < OCI_MAX_OPTS && parts[part][i]; i++)
-		opts_add(o, parts[part][i]);
+		if (!(userns && strcmp(parts[part][i], "gid=5") == 0))
+			opts_add(o, parts[part][i]);
 }
 
 /* The shim's /dev in runc's terms: /dev noexec, and nodev when there is a
@@ -226,7 +241,7 @@ void oci_dev_options(enum oci_dev_part part, bool userns, bool runc, struct oci_
 {
 	memset(o, 0, sizeof *o);
 	if (runc) {
-		runc_dev_options(part, o);
+		runc_dev_options(part, userns, o);
 		return;
 	}
 	switch (part) {

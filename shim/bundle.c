@@ -6,11 +6,13 @@
  * mounts on top, then pivot, credentials and exec.  What the reader
  * does not know is an error naming the field.
  *
- * Hooks run in the runtime spec's order (shim/runtime_hooks.c): the
- * sandbox is built and its command waits (shim_bundle_wait_go); prestart
- * and createRuntime run with its pid; then the command is let go and
- * poststart runs; poststop once it has exited, or after a failed
- * createRuntime, which kills the sandbox first.
+ * Hooks run in the runtime spec's order (shim/runtime_hooks.c): prestart
+ * and createRuntime with the sandbox's pid once its mounts are made, then
+ * createContainer in it, before its pivot (shim/runtime_stages.c); its
+ * command waits (shim_bundle_wait_go); then the command is let go, runs
+ * startContainer before its exec, and poststart follows; poststop once it
+ * has exited, or after a failed createRuntime or createContainer, which
+ * kills the sandbox first.
  *
  * process.terminal: the command makes its pty (shim/console.c); `run` in
  * the foreground passes our stdio through it (shim/runtime_tty.c),
@@ -35,6 +37,7 @@
 #include "oci/oci.h"
 #include "shim/bundle.h"
 #include "shim/runtime.h"
+#include "shim/runtime_stages.h"
 
 #define MAX_PRESERVE_FDS 256
 
@@ -45,9 +48,10 @@ static const char run_usage[] =
 	"Run the OCI bundle in DIR (default: the current directory) in the foreground,\n"
 	"as `runc run -b DIR ID` does: DIR/config.json (as `nscell export` writes it) is\n"
 	"read into a plan and built by the shim.  A field nscell does not support is an\n"
-	"error naming it.  The config's prestart, createRuntime, poststart and poststop\n"
-	"hooks run in the runtime spec's order.  With process.terminal the process gets\n"
-	"a pty, which run passes our stdin and stdout through (our terminal in raw mode).\n"
+	"error naming it.  The config's hooks (prestart, createRuntime, createContainer,\n"
+	"startContainer, poststart, poststop) run in the runtime spec's order.  With\n"
+	"process.terminal the process gets a pty, which run passes our stdin and stdout\n"
+	"through (our terminal in raw mode).\n"
 	"  -b, --bundle DIR     the bundle directory\n"
 	"  -d, --detach         create and start it, and return (as create, then start)\n"
 	"  --console-socket PATH  (with -d) send process.terminal's pty master there\n"
@@ -205,9 +209,11 @@ static void rootfs_home(const struct plan *p, char *home, size_t size)
 			close(fd);
 		return;
 	}
+	/* runc spec --rootless's process is uid 0 of its user namespace */
+	uid_t uid = p->userns_root ? 0 : p->id.uid;
 	struct passwd *pw;
 	while ((pw = fgetpwent(f)))
-		if (pw->pw_uid == p->id.uid && pw->pw_dir && pw->pw_dir[0] == '/') {
+		if (pw->pw_uid == uid && pw->pw_dir && pw->pw_dir[0] == '/') {
 			snprintf(home, size, "%s", pw->pw_dir);
 			break;
 		}
@@ -289,7 +295,9 @@ int shim_bundle_wait_go(struct shim *s, nscell_error_t *err)
 	ssize_t n;
 	while ((n = read(g->wait, &c, 1)) < 0 && errno == EINTR)
 		;
-	close(g->wait);
+	/* g->wait stays open (close-on-exec) until the command's fds are
+	 * closed, after its startContainer hooks: the starter waits for that
+	 * (rt_stages_wait_started) */
 	if (n != 1)
 		return nscell_error_set(err, EPIPE, "the runtime went away before the start");
 	return 0;
@@ -301,6 +309,8 @@ struct run_hooks {
 	struct rt_state state;
 	struct go_fds go;
 	int release; /* the write end of go */
+	struct rt_stages stages;
+	bool cgroup; /* linux.cgroupsPath, applied before the command runs (runtime_cgroup.c) */
 };
 
 static int run_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
@@ -310,14 +320,17 @@ static int run_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 	r->state.status = "creating";
 	close(r->go.wait);
 	r->go.wait = -1;
-	if (rt_hooks_run(&r->hooks, RT_PRESTART, &r->state, false, err) < 0 ||
-	    rt_hooks_run(&r->hooks, RT_CREATE_RUNTIME, &r->state, false, err) < 0)
+	if (r->cgroup && rt_cgroup_apply(r->state.bundle, pid, err) < 0)
 		return -1;
+	/* prestart and createRuntime ran before the pivot (runtime_stages.c) */
 	r->state.status = "running";
 	if (shim_write_all(r->release, "1", 1) < 0)
 		return nscell_error_errno(err, errno, "start the container");
 	close(r->release);
 	r->release = -1;
+	/* a failed startContainer: no poststart, the command's status */
+	if (rt_stages_started(&r->stages))
+		return 0;
 	return rt_hooks_run(&r->hooks, RT_POSTSTART, &r->state, true, err);
 }
 
@@ -325,7 +338,7 @@ static int run_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
  * process.terminal's pty passed through our stdio */
 static int run_launch(struct shim *s, struct run_hooks *r, nscell_error_t *err)
 {
-	bool hooks = rt_hooks_any(&r->hooks), terminal = s->plan->proc.terminal;
+	bool hooks = rt_hooks_any(&r->hooks) || r->cgroup, terminal = s->plan->proc.terminal;
 	struct rt_tty tty = { .sock = { -1, -1 }, .master = -1, .copier = -1 };
 	int p[2];
 	if (hooks) {
@@ -339,20 +352,25 @@ static int run_launch(struct shim *s, struct run_hooks *r, nscell_error_t *err)
 		s->after_spawn_ctx = r;
 	}
 	int status = -1;
-	if (!terminal || rt_tty_prepare(s, &tty, err) == 0)
+	bool ready = !hooks || rt_stages_install(s, &r->stages, &r->hooks, &r->state, err) == 0;
+	if (ready && (!terminal || rt_tty_prepare(s, &tty, err) == 0))
 		status = shim_launch(s, err);
 	rt_tty_finish(&tty);
 	if (r->go.wait >= 0)
 		close(r->go.wait);
 	if (r->release >= 0)
 		close(r->release);
-	/* after the container, or a failed createRuntime: not when the
-	 * sandbox was never there */
+	rt_stages_free(&r->stages);
+	/* after the container, or a failed createRuntime or createContainer:
+	 * not when the sandbox was never there */
 	if (hooks && r->state.pid > 0) {
 		nscell_error_t e = { 0 };
 		r->state.status = "stopped";
+		r->state.pid = 0; /* left out once stopped, as state and runc do */
 		rt_hooks_run(&r->hooks, RT_POSTSTOP, &r->state, true, &e);
 	}
+	if (r->cgroup)
+		rt_cgroup_remove(r->state.bundle);
 	return status;
 }
 
@@ -367,7 +385,7 @@ int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
 		return -1;
 	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
 	struct run_hooks r = { .state = { .id = o.id, .bundle = dir }, .go = { -1, -1 },
-			       .release = -1 };
+			       .release = -1, .cgroup = rt_cgroup_wanted(dir) };
 	if (!config || rt_hooks_read(config, &r.hooks, &r.state.annotations, err) < 0)
 		return -1;
 	int status = -1;

@@ -147,9 +147,11 @@ static int open_pty(int *master, int *slave, unsigned *ptn, nscell_error_t *err)
  * controlling terminal */
 static int slave_as_stdio(const struct shim *s, int slave, nscell_error_t *err)
 {
-	if (fchown(slave, s->plan->id.uid, (gid_t)-1) < 0)
+	/* runc spec --rootless's container root is uid 0 in there (plan.h) */
+	uid_t uid = s->rootless && s->plan->userns_root ? 0 : s->plan->id.uid;
+	if (fchown(slave, uid, (gid_t)-1) < 0)
 		return nscell_error_errno(err, errno, "process.terminal: chown the pty to uid %u",
-					  (unsigned)s->plan->id.uid);
+					  (unsigned)uid);
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(slave, fd) < 0)
 			return nscell_error_errno(err, errno, "process.terminal: the pty as fd %d", fd);

@@ -296,9 +296,19 @@ static int become_sandbox_root(nscell_error_t *err)
 	return 0;
 }
 
+/* The user's ids in the sandbox's user namespace: its own, or 0:0 for a
+ * config's container root mapped to a rootless caller (plan.h) */
+static struct plan_identity sandbox_ids(const struct shim *s)
+{
+	struct plan_identity id = s->plan->id;
+	if (s->rootless && s->plan->userns_root)
+		id.uid = 0, id.gid = 0;
+	return id;
+}
+
 static int become_user(const struct shim *s, nscell_error_t *err)
 {
-	const struct plan_identity *id = &s->plan->id;
+	const struct plan_identity ids = sandbox_ids(s), *id = &ids;
 	const struct plan_process *pp = &s->plan->proc;
 	bool keep = pp->has_caps; /* a config's capabilities */
 	uint64_t known = keep ? kernel_caps() : 0;
@@ -389,8 +399,8 @@ int creds_keeper(nscell_error_t *err)
 
 int creds_fs_as_user(const struct shim *s, nscell_error_t *err)
 {
-	uid_t uid = s->plan->id.uid;
-	gid_t gid = s->plan->id.gid;
+	uid_t uid = sandbox_ids(s).uid;
+	gid_t gid = sandbox_ids(s).gid;
 	setfsgid(gid);
 	setfsuid(uid);
 	/* setfs*id report the previous id, never an error: ask again */

@@ -3,7 +3,8 @@
  * /dev: a tmpfs holding binds of the host's null zero full random urandom
  * tty (binds work inside a user namespace, mknod does not), a devpts
  * instance of its own, a /dev/shm tmpfs and the usual symlinks.  runc
- * spec's /dev (PLAN_F_RUNC_DEV) has the same nodes, with runc's options.
+ * spec's /dev (PLAN_F_RUNC_DEV) has the same nodes, with runc's options
+ * (runc spec --rootless's: devpts without gid=5).
  *
  * /proc: a procfs of the sandbox's pid namespace, with the kernel knobs
  * read-only (sys, irq, bus, fs: as bwrap and runc) and runc's masked paths
@@ -105,9 +106,20 @@ static const struct dev_flavour runc_dev = {
 	  ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC },
 };
 
+/* as runc mounts runc spec --rootless's, in a user namespace, where gid 5
+ * is not mapped: devpts without gid=5 */
+static const struct dev_flavour runc_userns_dev = {
+	{ "mode=0755,size=65536k", "newinstance,ptmxmode=0666,mode=620",
+	  "mode=01777,size=65536k" },
+	{ ATTR_NOSUID | ATTR_STRICTATIME, ATTR_NOSUID | ATTR_NOEXEC,
+	  ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC },
+};
+
 int dev_setup(struct rootfs *r, const struct plan_mount *m, nscell_error_t *err)
 {
-	const struct dev_flavour *fl = m->flags & PLAN_F_RUNC_DEV ? &runc_dev : &nscell_dev;
+	bool userns = r->p->namespaces & PLAN_NS_USER;
+	const struct dev_flavour *fl = !(m->flags & PLAN_F_RUNC_DEV) ? &nscell_dev :
+				       userns ? &runc_userns_dev : &runc_dev;
 	struct target t;
 	if (rfs_target(r, m->dst, TARGET_DIR, &t, err) < 0)
 		return -1;
@@ -222,9 +234,9 @@ int dev_mask_runc(struct rootfs *r, const struct plan_mount *m, const struct tar
 		  nscell_error_t *err)
 {
 	if (dir) {
+		/* read-only alone, as runc mounts it: nothing is in it */
 		shim_log(r->s, &m->origin, "mask %s (an empty read-only tmpfs, as runc)", m->dst);
-		return mnt_fs(r, "tmpfs", NULL, ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV | ATTR_NOEXEC, t,
-			      err);
+		return mnt_fs(r, "tmpfs", NULL, ATTR_RDONLY, t, err);
 	}
 	_cleanup_close_ int null = rfs_open_in_root(r, "/dev/null", O_PATH | O_CLOEXEC);
 	struct stat st;

@@ -98,6 +98,9 @@ int command_exec(struct shim *s, bool in_sandbox, nscell_error_t *err)
 		return -1;
 	if (enter_cwd(s, in_sandbox, err) < 0)
 		return -1;
+	/* OCI startContainer hooks, as the process (shim/runtime_stages.c) */
+	if (s->before_execve && s->before_execve(s, err) < 0)
+		return -1;
 	char **env = fds_finish(s, p->proc.env, err);
 	if (!env)
 		return -1;
@@ -173,7 +176,10 @@ void init_run(struct shim *s)
 	 * again, then make sure the host side (the error pipe's reader) is
 	 * still there, or it died before the signal could be armed */
 	struct pollfd pfd = { .fd = s->err_fd, .events = POLLOUT };
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+	/* (cleared for an init that outlives the host side: the build may
+	 * have changed no credential, and kept child_main's) */
+	int death = s->init_outlives_host ? 0 : SIGKILL;
+	if (prctl(PR_SET_PDEATHSIG, death, 0, 0, 0) < 0 ||
 	    (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR))) {
 		kill(cmd, SIGKILL);
 		_exit(NSCELL_EXIT_USAGE);
@@ -212,7 +218,8 @@ void init_run(struct shim *s)
 			/* the host side learns the status now, not after the
 			 * namespaces are torn down (a millisecond and more) */
 			int status = status_of(st);
-			shim_write_all(s->status_fd, &status, sizeof status);
+			if (!s->init_outlives_host) /* else nobody reads it */
+				shim_write_all(s->status_fd, &status, sizeof status);
 			_exit(status);
 		}
 	}

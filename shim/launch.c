@@ -78,8 +78,12 @@ static int write_id_maps(const struct shim *s, pid_t pid, nscell_error_t *err)
 	char uid_map[64];
 	if (s->rootless) {
 		char gid_map[32];
-		snprintf(uid_map, sizeof uid_map, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
-		snprintf(gid_map, sizeof gid_map, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+		/* a config's container root (runc spec --rootless): 0 → us, as runc */
+		bool root = s->plan->userns_root;
+		snprintf(uid_map, sizeof uid_map, "%u %u 1\n", root ? 0 : (unsigned)geteuid(),
+			 (unsigned)geteuid());
+		snprintf(gid_map, sizeof gid_map, "%u %u 1\n", root ? 0 : (unsigned)getegid(),
+			 (unsigned)getegid());
 		if (write_proc_file(dir, "uid_map", uid_map, err) < 0 ||
 		    write_proc_file(dir, "setgroups", "deny", err) < 0 ||
 		    write_proc_file(dir, "gid_map", gid_map, err) < 0)
@@ -255,6 +259,12 @@ static int start_sandbox(struct shim *s, pid_t pid, int sync_fd, int error_fd, n
 		ssize_t r = read(error_fd, err->msg + n, sizeof err->msg - 1 - n);
 		if (r < 0 && errno == EINTR)
 			continue;
+		/* a lone NUL: the child waits before its pivot for our step */
+		if (r == 1 && n == 0 && err->msg[0] == '\0' && s->before_pivot_host) {
+			if (s->before_pivot_host(s, pid, err) < 0)
+				return -1;
+			continue;
+		}
 		if (r <= 0 || (n += (size_t)r) == sizeof err->msg - 1)
 			break;
 	}

@@ -183,6 +183,11 @@ static int do_tmpfs(struct rootfs *r, const struct plan_mount *m, nscell_error_t
 {
 	char options[96];
 	mode_t mode = m->mode ? m->mode & 07777 : 01777;
+	/* a config's (containerd's /run), as runc mounts it; nodev all the same */
+	if (m->flags & PLAN_F_RUNC_TMPFS) {
+		snprintf(options, sizeof options, "mode=%04o,size=65536k", (unsigned)mode);
+		return do_fs(r, m, "tmpfs", options, ATTR_NOSUID | ATTR_NODEV | ATTR_STRICTATIME, err);
+	}
 	/* a sticky dir is everyone's (like /tmp); otherwise it is the user's */
 	if (mode & S_ISVTX)
 		snprintf(options, sizeof options, "mode=%04o", (unsigned)mode);
@@ -301,8 +306,10 @@ static int run_entry(struct rootfs *r, size_t i, nscell_error_t *err)
 		bool top = m->flags & PLAN_F_RO_TOP;
 		attrs |= (m->flags & PLAN_F_DEVICES ? 0 : ATTR_NODEV) |
 			 (m->flags & PLAN_F_RO && !top ? ATTR_RDONLY : 0);
-		return do_bind(r, m, r->src_fds[i], attrs, m->flags & PLAN_F_RO && top ? ATTR_RDONLY : 0,
-			       err);
+		/* runc spec --rootless's /sys: noexec too, on the top mount */
+		unsigned top_attrs = (m->flags & PLAN_F_RO && top ? ATTR_RDONLY : 0) |
+				     (m->flags & PLAN_F_RUNC_TOP ? ATTR_NOEXEC : 0);
+		return do_bind(r, m, r->src_fds[i], attrs, top_attrs, err);
 	}
 	case PLAN_TMP:
 		if (r->src_fds[i] < 0)
@@ -490,6 +497,9 @@ int rootfs_build(struct shim *s, nscell_error_t *err)
 		}
 	}
 	if (p->rootfs && p->rootfs_readonly && bundle_root_readonly(r, err) < 0)
+		goto out;
+	/* OCI createRuntime and createContainer hooks (shim/runtime_stages.c) */
+	if (s->before_pivot && s->before_pivot(s, r->root_fd, err) < 0)
 		goto out;
 	rc = enter_root(r, err);
 out:

@@ -107,9 +107,31 @@ int rt_container_load(const char *root, const char *id, struct rt_container *c, 
 	return rc;
 }
 
-static void gstr(yajl_gen g, const char *s)
+void rt_gen_str(yajl_gen g, const char *s)
 {
 	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+void rt_gen_annotations(yajl_gen g, char *const *a)
+{
+	rt_gen_str(g, "annotations");
+	yajl_gen_map_open(g);
+	for (; a && a[0] && a[1]; a += 2) {
+		rt_gen_str(g, a[0]);
+		rt_gen_str(g, a[1]);
+	}
+	yajl_gen_map_close(g);
+}
+
+char *rt_gen_take(yajl_gen g)
+{
+	const unsigned char *buf;
+	size_t len;
+	char *out = NULL;
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+		out = strndup((const char *)buf, len);
+	yajl_gen_free(g);
+	return out;
 }
 
 int rt_container_save(const struct rt_container *c, nscell_error_t *err)
@@ -118,37 +140,29 @@ int rt_container_save(const struct rt_container *c, nscell_error_t *err)
 	if (!g)
 		return nscell_error_set(err, ENOMEM, "out of memory");
 	yajl_gen_map_open(g);
-	gstr(g, "id");
-	gstr(g, c->id);
-	gstr(g, "bundle");
-	gstr(g, c->bundle);
-	gstr(g, "pid");
+	rt_gen_str(g, "id");
+	rt_gen_str(g, c->id);
+	rt_gen_str(g, "bundle");
+	rt_gen_str(g, c->bundle);
+	rt_gen_str(g, "pid");
 	yajl_gen_integer(g, c->pid);
-	gstr(g, "start");
+	rt_gen_str(g, "start");
 	yajl_gen_integer(g, (long long)c->start);
-	gstr(g, "started");
+	rt_gen_str(g, "started");
 	yajl_gen_bool(g, c->started);
-	gstr(g, "created");
+	rt_gen_str(g, "created");
 	yajl_gen_integer(g, c->created);
-	gstr(g, "annotations");
-	yajl_gen_map_open(g);
-	for (char **a = c->annotations; a && a[0] && a[1]; a += 2) {
-		gstr(g, a[0]);
-		gstr(g, a[1]);
-	}
+	rt_gen_annotations(g, c->annotations);
 	yajl_gen_map_close(g);
-	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
-	yajl_gen_get_buf(g, &buf, &len);
+	_cleanup_free_ char *text = rt_gen_take(g);
 	_cleanup_free_ char *path = rt_path(c->dir, "state.json");
 	_cleanup_free_ char *tmp = rt_path(c->dir, ".state.json.tmp");
-	int rc = 0;
-	_cleanup_close_ int fd = path && tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
-	if (fd < 0 || shim_write_all(fd, buf, len) < 0 || rename(tmp, path) < 0)
-		rc = nscell_error_errno(err, errno, "%s/state.json", c->dir);
-	yajl_gen_free(g);
-	return rc;
+	if (!text || !path || !tmp)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || shim_write_all(fd, text, strlen(text)) < 0 || rename(tmp, path) < 0)
+		return nscell_error_errno(err, errno, "%s/state.json", c->dir);
+	return 0;
 }
 
 /* a zombie (its monitor gone before reaping it) is stopped too */
@@ -200,6 +214,7 @@ static const char usage_text[] =
 	"  kill ID [SIGNAL]            (default SIGTERM)\n"
 	"  delete [-f] ID              remove a stopped (with -f: any) container\n"
 	"  list [-q] [-f table|json]   the containers under --root\n"
+	"  ps [-f table|json] ID [ARGS]  its processes (ps ARGS, default -ef)\n"
 	"--root: the containers' state (default " DEFAULT_ROOT ", unprivileged\n"
 	"$XDG_RUNTIME_DIR/nscell-runtime).  Errors go to stderr and, with --log, to FILE\n"
 	"(one JSON object a line with --log-format json, as runc writes).\n";
@@ -256,12 +271,12 @@ static void log_error(const struct globals *g, const char *msg)
 		const unsigned char *buf;
 		size_t len;
 		yajl_gen_map_open(y);
-		gstr(y, "level");
-		gstr(y, "error");
-		gstr(y, "msg");
-		gstr(y, msg);
-		gstr(y, "time");
-		gstr(y, when);
+		rt_gen_str(y, "level");
+		rt_gen_str(y, "error");
+		rt_gen_str(y, "msg");
+		rt_gen_str(y, msg);
+		rt_gen_str(y, "time");
+		rt_gen_str(y, when);
 		yajl_gen_map_close(y);
 		yajl_gen_get_buf(y, &buf, &len);
 		fprintf(f, "%.*s\n", (int)len, buf);
@@ -291,6 +306,9 @@ static int dispatch(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err
 	if (argc < 1)
 		return nscell_error_set(err, 0, "expected a command: run, create, start, state, "
 					"kill, delete or list (see --help)");
+	/* not in rt_commands: nscell-shim need not hand it over */
+	if (strcmp(argv[0], "ps") == 0)
+		return rt_cmd_ps(c, argc, argv, err);
 	for (size_t i = 0; rt_commands[i]; i++) {
 		if (strcmp(argv[0], rt_commands[i]) != 0)
 			continue;

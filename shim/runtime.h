@@ -5,6 +5,7 @@
  * shim/runtime.c     the global options, the state directory, the commands
  * shim/runtime_hooks.c  config.json's hooks: read, and run with the state
  *                       JSON on stdin; the state JSON itself
+ * shim/runtime_cgroup.c linux.cgroupsPath and linux.resources, as runc
  * shim/bundle.c      a bundle into a plan; run and create's launch
  * shim/console.c     process.terminal: the pty, sent to --console-socket
  * shim/runtime_tty.c    ... or proxied by a foreground run
@@ -58,8 +59,8 @@ struct rt_state {
 /* runtime_hooks.c */
 const char *rt_stage_name(enum rt_stage st);
 /* config.json's hooks (and its annotations into *annotations, a strv of
- * key, value pairs, when not NULL); stages the shim does not run (createContainer,
- * startContainer) are an error naming them.  -1 with err. */
+ * key, value pairs, when not NULL), all six stages (where each runs:
+ * shim/runtime_stages.c).  -1 with err. */
 int rt_hooks_read(const char *config, struct rt_hooks *h, char ***annotations,
 		  nscell_error_t *err);
 void rt_hooks_free(struct rt_hooks *h);
@@ -110,6 +111,22 @@ struct rt_state rt_container_state(const struct rt_container *c);
 int rt_container_hooks(const struct rt_container *c, struct rt_hooks *h, nscell_error_t *err);
 /* "ROOT/ID/NAME" (malloc'd), or NULL */
 char *rt_path(const char *dir, const char *name);
+/* The runtime's JSON (state.json, `state`, the hooks' stdin), with yajl:
+ * a string; "annotations": {k: v, ...} (a: key, value pairs, NULL-ended);
+ * the text made (malloc'd, NULL when out of memory), g freed. */
+struct yajl_gen_t;
+void rt_gen_str(struct yajl_gen_t *g, const char *s);
+void rt_gen_annotations(struct yajl_gen_t *g, char *const *a);
+char *rt_gen_take(struct yajl_gen_t *g);
+
+/* runtime_cgroup.c: ROOT/ID/config.json's linux.cgroupsPath (none: a
+ * no-op) made in each hierarchy with linux.resources applied, pid and its
+ * children moved in; -1 with err */
+int rt_cgroup_apply(const char *dir, pid_t pid, nscell_error_t *err);
+/* DIR/config.json names a cgroup (run -b: DIR is the bundle) */
+bool rt_cgroup_wanted(const char *dir);
+/* ... and its leaf removed (the processes gone) */
+void rt_cgroup_remove(const char *dir);
 
 /* runtime_cmds.c: each command, argv[0] its name; status or -1 with err */
 struct rt_ctx {
@@ -122,6 +139,8 @@ int rt_cmd_state(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err);
 int rt_cmd_kill(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err);
 int rt_cmd_delete(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err);
 int rt_cmd_list(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err);
+/* ps [-f table|json] ID [PS-ARGS]: the processes in its pid namespace */
+int rt_cmd_ps(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err);
 
 /* bundle.c: run (run -b); with hooks, in the spec's order */
 int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err);

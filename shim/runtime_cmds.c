@@ -1,7 +1,9 @@
-/* The runtime's commands (see shim/runtime.h): create leaves a monitor
- * process behind, the parent of the sandbox's init, which waits for it
- * as `run` does; the container's command waits on ROOT/ID/exec.fifo
- * until start writes a byte there. */
+/* The runtime's commands (see shim/runtime.h): create forks a monitor,
+ * which builds the sandbox; under a subreaper (containerd's shim) it
+ * exits once the container is created and leaves the sandbox's init to
+ * it, which reaps it as runc's; else it stays the init's parent and
+ * reaps it.  The container's command waits on ROOT/ID/exec.fifo until
+ * start writes a byte there. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "shim/runtime.h"
+#include "shim/runtime_stages.h"
 #include "shim/state.h"
 
 /* after getopt: exactly one operand, the ID */
@@ -39,8 +43,11 @@ struct created {
 	struct rt_hooks hooks;
 	struct go_fds go;
 	int report;                  /* to the create command: 'K', or 'E' and why */
+	bool orphan;                 /* a subreaper above us: the monitor leaves the init to it */
 	const char *pid_file;
 	struct console console;      /* process.terminal: sock -1 when none */
+	struct rt_stages stages;     /* hooks before the pivot and the exec */
+	struct rt_state stage_state; /* theirs: pid set before the pivot */
 };
 
 static int write_pid_file(const char *path, pid_t pid, nscell_error_t *err)
@@ -54,7 +61,41 @@ static int write_pid_file(const char *path, pid_t pid, nscell_error_t *err)
 	return 0;
 }
 
-/* in the monitor, the sandbox built and its command waiting */
+/* Whether an orphan of ours goes to a subreaper (containerd's shim is
+ * one) rather than to the init of our pid namespace: a grandchild says
+ * who its parent is once its parent has exited. */
+static bool subreaper_above(void)
+{
+	int p[2];
+	pid_t adopter = 1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return false;
+	pid_t mid = fork();
+	if (mid == 0) {
+		pid_t self = getpid(); /* mid is 0 here, and in the grandchild */
+		if (fork() == 0) {
+			while (getppid() == self)
+				usleep(50);
+			pid_t pp = getppid();
+			shim_write_all(p[1], &pp, sizeof pp);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	if (mid > 0 && read(p[0], &adopter, sizeof adopter) != (ssize_t)sizeof adopter)
+		adopter = 1;
+	close(p[0]);
+	while (mid > 0 && waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return adopter != 1;
+}
+
+/* in the monitor, the sandbox built and its command waiting: the hooks,
+ * the state, the pid file.  Under a subreaper (cr->orphan) the monitor
+ * then exits (create waits for that), and the init, its orphan, goes to
+ * the subreaper: containerd's shim reaps it as it reaps runc's.  Else the
+ * monitor stays its parent and reaps it (as `run` does), so that a
+ * deleted container's pid is gone at once. */
 static int created_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 {
 	struct created *cr = s->after_spawn_ctx;
@@ -66,14 +107,15 @@ static int created_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 	cr->c.pid = pid;
 	if (state_proc_start(pid, &cr->c.start, NULL, 0) < 0)
 		return nscell_error_set(err, ESRCH, "the container's pid %d is gone", (int)pid);
-	struct rt_state st = { .id = cr->c.id, .status = "creating", .pid = pid,
-			       .bundle = cr->c.bundle, .annotations = cr->c.annotations };
-	if (rt_hooks_run(&cr->hooks, RT_PRESTART, &st, false, err) < 0 ||
-	    rt_hooks_run(&cr->hooks, RT_CREATE_RUNTIME, &st, false, err) < 0 ||
+	/* with hooks before the pivot, the cgroup, prestart and createRuntime
+	 * came then (created_before_pivot) */
+	if ((!rt_stages_pivot_hooks(&cr->hooks) && rt_cgroup_apply(cr->c.dir, pid, err) < 0) ||
 	    rt_container_save(&cr->c, err) < 0 ||
 	    (cr->pid_file && write_pid_file(cr->pid_file, pid, err) < 0))
 		return -1;
 	shim_write_all(cr->report, "K", 1);
+	if (cr->orphan)
+		_exit(0);
 	close(cr->report);
 	cr->report = -1;
 	/* the container has its own stdio: the caller's pipes close with it */
@@ -85,10 +127,18 @@ static int created_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 	return 0;
 }
 
+/* the host side's step before the pivot, ahead of prestart and createRuntime */
+static int created_before_pivot(struct shim *s, pid_t pid, nscell_error_t *err)
+{
+	struct created *cr = s->after_spawn_ctx;
+	return rt_cgroup_apply(cr->c.dir, pid, err);
+}
+
 static void __attribute__((noreturn)) monitor(struct shim *s, struct created *cr)
 {
 	nscell_error_t err = { 0 };
 	setsid();
+	s->init_outlives_host = cr->orphan;
 	s->before_exec = shim_bundle_wait_go;
 	s->before_exec_ctx = &cr->go;
 	/* the pty first: its master is sent before create returns */
@@ -96,14 +146,21 @@ static void __attribute__((noreturn)) monitor(struct shim *s, struct created *cr
 		console_install(s, &cr->console);
 	s->after_spawn = created_after_spawn;
 	s->after_spawn_ctx = cr;
-	int status = shim_launch(s, &err);
+	cr->stage_state = (struct rt_state){ .id = cr->c.id, .status = "creating",
+					     .bundle = cr->c.bundle, .annotations = cr->c.annotations };
+	int status = -1;
+	if (rt_stages_install(s, &cr->stages, &cr->hooks, &cr->stage_state, &err) == 0) {
+		cr->stages.host_first = created_before_pivot;
+		status = shim_launch(s, &err);
+	}
 	if (cr->report >= 0) {
 		/* it never got to be created: the spec's delete step */
-		if (cr->c.pid > 0) {
+		if (cr->c.pid > 0 || cr->stage_state.pid > 0) {
 			nscell_error_t e = { 0 };
 			struct rt_state st = { .id = cr->c.id, .status = "stopped",
 					       .bundle = cr->c.bundle, .annotations = cr->c.annotations };
 			rt_hooks_run(&cr->hooks, RT_POSTSTOP, &st, true, &e);
+			rt_cgroup_remove(cr->c.dir);
 		}
 		dprintf(cr->report, "E%s", err.msg[0] ? err.msg : "the sandbox was not built");
 	}
@@ -124,11 +181,29 @@ static int copy_file(const char *from, const char *to, nscell_error_t *err)
 	return n < 0 ? nscell_error_errno(err, errno, "read %s", from) : 0;
 }
 
+/* root and its missing parents (0700, as runc makes them) */
+static int make_root(const char *root, nscell_error_t *err)
+{
+	_cleanup_free_ char *path = strdup(root);
+	if (!path)
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	for (char *slash = path + 1;; slash++) {
+		slash = strchr(slash, '/');
+		if (slash)
+			*slash = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return nscell_error_errno(err, errno, "--root %s", path);
+		if (!slash)
+			return 0;
+		*slash = '/';
+	}
+}
+
 /* ROOT/ID with config.json and exec.fifo (open O_RDWR in *fifo) */
 static int make_container_dir(const char *root, struct created *cr, int *fifo, nscell_error_t *err)
 {
-	if (mkdir(root, 0700) < 0 && errno != EEXIST)
-		return nscell_error_errno(err, errno, "--root %s", root);
+	if (make_root(root, err) < 0)
+		return -1;
 	if (mkdir(cr->c.dir, 0700) < 0)
 		return errno == EEXIST ? nscell_error_set(err, EEXIST, "container %s already exists "
 							  "(in %s)", cr->c.id, root)
@@ -239,6 +314,7 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 		nscell_error_errno(err, errno, "pipe");
 		goto fail;
 	}
+	cr.orphan = subreaper_above();
 	pid_t m = fork();
 	if (m == 0) {
 		close(rep[0]);
@@ -253,6 +329,10 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 	close(rep[1]);
 	rep[1] = -1;
 	rc = await_report(rep[0], err);
+	/* gone before we return: the container's init is the subreaper's
+	 * child by then */
+	while ((cr.orphan || rc < 0) && waitpid(m, NULL, 0) < 0 && errno == EINTR)
+		;
 fail:
 	if (rc < 0)
 		remove_container_dir(cr.c.dir);

@@ -1,5 +1,5 @@
 /* The runtime's commands on a created container: start, state, kill,
- * delete, list (see shim/runtime.h). */
+ * delete, list (see shim/runtime.h; ps in runtime_ps.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "shim/runtime.h"
+#include "shim/runtime_stages.h"
+#include "shim/state.h"
+
+#define STATE_CONFIG_MAX (16u << 20)
 
 static int only_id(int argc, char **argv, const char *name, const char **id, nscell_error_t *err)
 {
@@ -48,6 +54,9 @@ int rt_cmd_start(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err)
 	struct rt_hooks h;
 	if (rt_container_hooks(&c, &h, err) < 0)
 		goto out;
+	/* poststart after the startContainer hooks: the command holds the
+	 * fifo open until they have run */
+	rt_stages_wait_started(&h, fd);
 	struct rt_state st = rt_container_state(&c);
 	st.status = "running";
 	rc = rt_hooks_run(&h, RT_POSTSTART, &st, true, err);
@@ -57,14 +66,63 @@ out:
 	return rc;
 }
 
+/* root.path of ROOT/ID/config.json, absolute (the bundle's when relative) */
+static char *container_rootfs(const struct rt_container *c)
+{
+	_cleanup_free_ char *path = rt_path(c->dir, "config.json");
+	_cleanup_free_ char *text = malloc(STATE_CONFIG_MAX);
+	ssize_t n = path && text ? shim_read_small(path, text, STATE_CONFIG_MAX) : -1;
+	yajl_val root = n < 0 ? NULL : yajl_tree_parse(text, NULL, 0);
+	const char *keys[] = { "root", "path", NULL };
+	yajl_val v = yajl_tree_get(root, keys, yajl_t_string);
+	char *out = NULL;
+	if (v && v->u.string[0] == '/')
+		out = strdup(v->u.string);
+	else if (v)
+		out = rt_path(c->bundle, v->u.string);
+	yajl_tree_free(root);
+	return out;
+}
+
+/* the spec's state with runc's own fields (rootfs, created, owner), as
+ * `runc state` prints it and containerd's shim reads it */
+static char *state_json(const struct rt_container *c)
+{
+	struct rt_state st = rt_container_state(c);
+	_cleanup_free_ char *rootfs = container_rootfs(c);
+	char created[40];
+	time_t t = (time_t)c->created;
+	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	yajl_gen g = yajl_gen_alloc(NULL);
+	if (!g)
+		return NULL;
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_map_open(g);
+	const char *const pairs[][2] = { { "ociVersion", "1.0.2" }, { "id", st.id },
+					 { "status", st.status }, { "bundle", st.bundle },
+					 { "rootfs", rootfs ? rootfs : "" },
+					 { "created", created }, { "owner", "" } };
+	for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+		rt_gen_str(g, pairs[i][0]);
+		rt_gen_str(g, pairs[i][1]);
+		if (i == 2 && st.pid > 0) { /* left out once stopped (runc: 0) */
+			rt_gen_str(g, "pid");
+			yajl_gen_integer(g, st.pid);
+		}
+	}
+	if (st.annotations)
+		rt_gen_annotations(g, st.annotations);
+	yajl_gen_map_close(g);
+	return rt_gen_take(g);
+}
+
 int rt_cmd_state(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err)
 {
 	const char *id = NULL;
 	struct rt_container c;
 	if (only_id(argc, argv, "state", &id, err) < 0 || rt_container_load(ctx->root, id, &c, err) < 0)
 		return -1;
-	struct rt_state st = rt_container_state(&c);
-	char *json = rt_state_json(&st, true);
+	char *json = state_json(&c);
 	if (json)
 		printf("%s\n", json);
 	free(json);
@@ -117,6 +175,19 @@ int rt_cmd_kill(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err)
 	return rc;
 }
 
+/* a stopped pid 1 may still be a zombie: its parent (containerd's shim,
+ * or whoever reaps our caller's orphans) reaps it; wait a second at most
+ * for that, so that its pid is gone when delete returns */
+static void await_reaped(const struct rt_container *c)
+{
+	unsigned long long start;
+	for (int i = 0; i < 1000; i++) {
+		if (c->pid <= 0 || state_proc_start(c->pid, &start, NULL, 0) < 0 || start != c->start)
+			return;
+		usleep(1000);
+	}
+}
+
 /* SIGKILL and wait (10 s at most) until c's pid 1 is gone */
 static int stop_container(struct rt_container *c, nscell_error_t *err)
 {
@@ -136,8 +207,14 @@ int rt_cmd_delete(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 	if (argc != 2 + force || argv[argc - 1][0] == '-')
 		return nscell_error_set(err, 0, "delete: expected [-f] and one container ID");
 	struct rt_container c;
-	if (rt_container_load(ctx->root, argv[argc - 1], &c, err) < 0)
+	if (rt_container_load(ctx->root, argv[argc - 1], &c, err) < 0) {
+		/* as runc: nothing to force away (containerd's shim deletes twice) */
+		if (force && err->errnum == ENOENT) {
+			memset(err, 0, sizeof *err);
+			return 0;
+		}
 		return -1;
+	}
 	const char *status = rt_container_status(&c);
 	int rc = 0;
 	/* runc deletes a created container without -f: it never ran */
@@ -146,6 +223,10 @@ int rt_cmd_delete(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 				      "delete -f)", c.id);
 	else if (strcmp(status, "stopped") != 0)
 		rc = stop_container(&c, err);
+	if (rc == 0) {
+		await_reaped(&c);
+		rt_cgroup_remove(c.dir);
+	}
 	struct rt_hooks h;
 	if (rc == 0 && rt_container_hooks(&c, &h, err) == 0) {
 		struct rt_state st = rt_container_state(&c);

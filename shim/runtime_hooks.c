@@ -1,7 +1,9 @@
 /* config.json's hooks, run as the runtime spec says: each hook's path is
- * exec'd (in the runtime's namespaces) with its args and env, the state
- * of the container as JSON on its stdin; a timeout kills it.  And the
- * state JSON itself, which `state` prints too.
+ * exec'd with its args and env, the state of the container as JSON on its
+ * stdin; a timeout kills it.  Where each stage runs (the runtime's
+ * namespaces, or the container's: createContainer, startContainer) is the
+ * caller's part (shim/runtime_stages.c).  And the state JSON itself, which
+ * `state` prints too.
  *
  * The oci/ reader checks only the stage names of a bundle's hooks
  * (oci_config_read_file_any_hooks): the shim reads them here. */
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +23,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "shim/runtime.h"
+#include "shim/runtime_stages.h"
 
 static const char *const stage_names[RT_NSTAGES] = {
 	"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
@@ -113,9 +118,6 @@ static int read_stage(yajl_val v, enum rt_stage st, struct rt_hooks *h, nscell_e
 	snprintf(f, sizeof f, "hooks.%s", stage_names[st]);
 	if (!YAJL_IS_ARRAY(v))
 		return nscell_error_set(err, EINVAL, "%s: expected an array", f);
-	if (v->u.array.len && (st == RT_CREATE_CONTAINER || st == RT_START_CONTAINER))
-		return nscell_error_set(err, ENOTSUP, "%s: not supported by nscell-shim (it runs "
-					"prestart, createRuntime, poststart and poststop hooks)", f);
 	if (!(h->stage[st] = calloc(v->u.array.len + 1, sizeof *h->stage[st])))
 		return nscell_error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < v->u.array.len; i++) {
@@ -183,11 +185,6 @@ int rt_hooks_read(const char *config, struct rt_hooks *h, char ***annotations, n
 	return rc;
 }
 
-static void gstr(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
 char *rt_state_json(const struct rt_state *state, bool pretty)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -195,41 +192,30 @@ char *rt_state_json(const struct rt_state *state, bool pretty)
 		return NULL;
 	yajl_gen_config(g, yajl_gen_beautify, pretty ? 1 : 0);
 	yajl_gen_map_open(g);
-	gstr(g, "ociVersion");
-	gstr(g, "1.0.2");
-	gstr(g, "id");
-	gstr(g, state->id);
-	gstr(g, "status");
-	gstr(g, state->status);
+	rt_gen_str(g, "ociVersion");
+	rt_gen_str(g, "1.0.2");
+	rt_gen_str(g, "id");
+	rt_gen_str(g, state->id);
+	rt_gen_str(g, "status");
+	rt_gen_str(g, state->status);
 	if (state->pid > 0) {
-		gstr(g, "pid");
+		rt_gen_str(g, "pid");
 		yajl_gen_integer(g, state->pid);
 	}
-	gstr(g, "bundle");
-	gstr(g, state->bundle);
-	if (state->annotations) {
-		gstr(g, "annotations");
-		yajl_gen_map_open(g);
-		for (char **a = state->annotations; a[0] && a[1]; a += 2) {
-			gstr(g, a[0]);
-			gstr(g, a[1]);
-		}
-		yajl_gen_map_close(g);
-	}
+	rt_gen_str(g, "bundle");
+	rt_gen_str(g, state->bundle);
+	if (state->annotations)
+		rt_gen_annotations(g, state->annotations);
 	yajl_gen_map_close(g);
-	const unsigned char *buf;
-	size_t len;
-	char *out = NULL;
-	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
-		out = strndup((const char *)buf, len);
-	yajl_gen_free(g);
-	return out;
+	return rt_gen_take(g);
 }
 
 #ifndef __NR_pidfd_open
 #define __NR_pidfd_open 434
 #endif
-#include <sys/syscall.h>
+#ifndef __NR_execveat
+#define __NR_execveat 322
+#endif
 
 /* wait for pid, killing it after timeout seconds (0: none); its status,
  * or -1 with *timed_out */
@@ -262,28 +248,43 @@ static int wait_hook(pid_t pid, long timeout, bool *timed_out)
 	return *timed_out ? -1 : st;
 }
 
-static void __attribute__((noreturn)) exec_hook(const struct rt_hook *hk, int in)
+/* where a hook runs: exec_fd, the program opened already (-1: hk->path);
+ * cwd_fd, its working directory (-1: ours) */
+struct hook_at {
+	int exec_fd, cwd_fd;
+};
+
+static void __attribute__((noreturn)) exec_hook(const struct rt_hook *hk, int in,
+						const struct hook_at *at)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (dup2(in, STDIN_FILENO) < 0)
+	/* the runtime builds with umask 0: a hook gets the process's, 0022 */
+	umask(022);
+	if (dup2(in, STDIN_FILENO) < 0 || (at->cwd_fd >= 0 && fchdir(at->cwd_fd) < 0))
 		_exit(127);
 	char *argv0[] = { hk->path, NULL }, *env0[] = { NULL };
-	execve(hk->path, hk->args && hk->args[0] ? hk->args : argv0, hk->env ? hk->env : env0);
+	char **argv = hk->args && hk->args[0] ? hk->args : argv0, **env = hk->env ? hk->env : env0;
+	/* a script's interpreter reads it as /dev/fd/N: N stays open */
+	if (at->exec_fd >= 0 && fcntl(at->exec_fd, F_SETFD, 0) == 0)
+		syscall(__NR_execveat, at->exec_fd, "", argv, env, AT_EMPTY_PATH);
+	else
+		execve(hk->path, argv, env);
 	fprintf(stderr, "nscell-shim: exec hook %s: %s\n", hk->path, strerror(errno));
 	_exit(127);
 }
 
-static int run_one(const struct rt_hook *hk, const char *field, const char *json, nscell_error_t *err)
+static int run_one(const struct rt_hook *hk, const char *field, const char *json,
+		   const struct hook_at *at, nscell_error_t *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return nscell_error_errno(err, errno, "%s: pipe", field);
 	pid_t pid = fork();
 	if (pid == 0)
-		exec_hook(hk, p[0]);
+		exec_hook(hk, p[0], at);
 	close(p[0]);
 	if (pid < 0) {
 		close(p[1]);
@@ -310,8 +311,8 @@ static int run_one(const struct rt_hook *hk, const char *field, const char *json
 	return 0;
 }
 
-int rt_hooks_run(const struct rt_hooks *h, enum rt_stage st, const struct rt_state *state,
-		 bool warn, nscell_error_t *err)
+static int run_stage(const struct rt_hooks *h, enum rt_stage st, const struct rt_state *state,
+		     bool warn, const int *exec_fds, int cwd_fd, nscell_error_t *err)
 {
 	if (!h->n[st])
 		return 0;
@@ -323,7 +324,8 @@ int rt_hooks_run(const struct rt_hooks *h, enum rt_stage st, const struct rt_sta
 		char field[64];
 		snprintf(field, sizeof field, "hooks.%s[%zu]", stage_names[st], i);
 		nscell_error_t e = { 0 };
-		if (run_one(&h->stage[st][i], field, json, &e) == 0)
+		struct hook_at at = { .exec_fd = exec_fds ? exec_fds[i] : -1, .cwd_fd = cwd_fd };
+		if (run_one(&h->stage[st][i], field, json, &at, &e) == 0)
 			continue;
 		if (!warn) {
 			*err = e;
@@ -332,4 +334,16 @@ int rt_hooks_run(const struct rt_hooks *h, enum rt_stage st, const struct rt_sta
 		fprintf(stderr, "nscell-shim: warning: container %s: %s\n", state->id, e.msg);
 	}
 	return 0;
+}
+
+int rt_hooks_run(const struct rt_hooks *h, enum rt_stage st, const struct rt_state *state,
+		 bool warn, nscell_error_t *err)
+{
+	return run_stage(h, st, state, warn, NULL, -1, err);
+}
+
+int rt_hooks_run_at(const struct rt_hooks *h, enum rt_stage st, const struct rt_state *state,
+		    const int *exec_fds, int cwd_fd, nscell_error_t *err)
+{
+	return run_stage(h, st, state, false, exec_fds, cwd_fd, err);
 }

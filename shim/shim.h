@@ -86,6 +86,20 @@ struct shim {
 	 * runs (pid): -1 with err kills it (NULL: none; OCI runtime hooks) */
 	int (*after_spawn)(struct shim *s, pid_t pid, nscell_error_t *err);
 	void *after_spawn_ctx;
+	/* OCI hooks around the pivot and the exec (shim/runtime_stages.c;
+	 * NULL: none).  before_pivot: in the child, the mounts made, root_fd
+	 * the new root; it may write a lone NUL on the error pipe, and the
+	 * host side then runs before_pivot_host(pid) in the middle of the
+	 * launch (a failure kills the child).  before_execve: in the command,
+	 * its credentials and cwd set, before its fds are closed and it execs. */
+	int (*before_pivot)(struct shim *s, int root_fd, nscell_error_t *err);
+	int (*before_pivot_host)(struct shim *s, pid_t pid, nscell_error_t *err);
+	int (*before_execve)(struct shim *s, nscell_error_t *err);
+	void *stages_ctx;
+	/* the OCI runtime's create: the init outlives the host side, whose
+	 * caller's subreaper (containerd's shim) reaps it as runc's; no
+	 * parent-death signal, no status through the pipe (runtime_cmds.c) */
+	bool init_outlives_host;
 	/* tried first by shim_join (NULL: none), same contract; 1: not
 	 * applicable here, shim_join goes on (libnscell/join_fast.c) */
 	int (*join_fast)(struct shim *s, pid_t keeper, int pidfd, unsigned long ns, int *lockfd,

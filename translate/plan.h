@@ -55,6 +55,11 @@ enum {
 	PLAN_F_RUNC_MASK = 1u << 7,/* PLAN_MASK as runc masks a config's maskedPaths: a directory
 				      gets an empty read-only tmpfs, anything else the sandbox's
 				      /dev/null */
+	PLAN_F_RUNC_TMPFS = 1u << 8,/* PLAN_TMPFS as runc mounts containerd's /run: strictatime,
+				      size=65536k, owned by root (the shim adds nodev) */
+	PLAN_F_RUNC_TOP = 1u << 9, /* with PLAN_F_RO | PLAN_F_RO_TOP on a bind: runc spec
+				      --rootless's /sys, its "nosuid", "noexec", "nodev", "ro" on
+				      the top mount (the shim keeps nosuid, nodev on every mount) */
 };
 
 struct plan_mount {
@@ -132,6 +137,10 @@ struct plan {
 	struct plan_process proc;
 	struct plan_cgroup cgroup;
 	bool rootless;             /* made for an unprivileged caller launching for itself */
+	bool userns_root;          /* rootless, a config's container root (runc spec --rootless):
+				      the caller is uid and gid 0 of the user namespace, as runc
+				      maps it, and the process runs as 0:0 with the config's
+				      capabilities; false: the caller keeps its own ids there */
 	char *rootfs;              /* NULL: a fresh empty root (templates); else a bundle's rootfs */
 	bool rootfs_readonly;
 	char *vhost;               /* NULL when none */

@@ -189,6 +189,107 @@ START_TEST(empty_caps_are_none)
 }
 END_TEST
 
+/* runc_spec with each FROM replaced by its TO (pairs, NULL-terminated) */
+static char *edited(const char *const *pairs)
+{
+	char *json = strdup(runc_spec);
+	for (size_t i = 0; pairs[i]; i += 2) {
+		char *at = strstr(json, pairs[i]);
+		ck_assert_msg(at, "'%s' not in the config", pairs[i]);
+		size_t n = strlen(json) + strlen(pairs[i + 1]) + 1;
+		char *next = malloc(n);
+		snprintf(next, n, "%.*s%s%s", (int)(at - json), json, pairs[i + 1],
+			 at + strlen(pairs[i]));
+		free(json);
+		json = next;
+	}
+	return json;
+}
+
+/* `runc spec --rootless`'s changes: a user namespace mapping container 0
+ * to the caller, no network namespace, no device rule, devpts without
+ * gid=5, the host's /sys bound (type none) */
+static const char *const rootless_edits[] = {
+	"\"linux\":{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]},",
+	"\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
+	"\"gidMappings\":[{\"containerID\":0,\"hostID\":1001,\"size\":1}],",
+	"{\"type\":\"network\"},", "",
+	"{\"type\":\"mount\"}]", "{\"type\":\"mount\"},{\"type\":\"user\"}]",
+	",\"gid=5\"", "",
+	"{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[",
+	"{\"destination\":\"/sys\",\"type\":\"none\",\"source\":\"/sys\",\"options\":[\"rbind\",",
+	NULL
+};
+
+START_TEST(runc_spec_rootless)
+{
+	char *json = edited(rootless_edits);
+	struct plan p, q;
+	read_ok(&p, json);
+	ck_assert(p.rootless);
+	ck_assert(p.userns_root);
+	ck_assert_uint_eq(p.id.uid, 1000);
+	ck_assert_uint_eq(p.id.gid, 1001);
+	ck_assert_uint_eq(p.proc.caps.permitted, CAPS_3);
+	ck_assert_uint_eq(plan_find_dst(&p, "/dev")->flags, PLAN_F_RUNC_DEV);
+	struct plan_mount *sys = plan_find_dst(&p, "/sys");
+	ck_assert_int_eq(sys->op, PLAN_BIND);
+	ck_assert_str_eq(sys->src, "/sys");
+	ck_assert_uint_eq(sys->flags, PLAN_F_RO | PLAN_F_RO_TOP | PLAN_F_RUNC_TOP);
+	/* written back (type bind, runc's flags) and read again: the same */
+	char *first = gen(&p);
+	ck_assert_ptr_null(strstr(first, "\"gid=5\""));
+	read_ok(&q, first);
+	/* now a config nscell wrote (org.nscell.uid): the shim runs it as its
+	 * own rootless bundles, the caller keeping its ids */
+	ck_assert(!q.userns_root);
+	ck_assert_uint_eq(plan_find_dst(&q, "/sys")->flags, sys->flags);
+	char *second = gen(&q);
+	ck_assert_str_eq(first, second);
+	free(first);
+	free(second);
+	plan_free(&q);
+	plan_free(&p);
+	free(json);
+}
+END_TEST
+
+/* what stays refused around runc spec --rootless's mounts */
+START_TEST(runc_spec_rootless_refused)
+{
+	struct {
+		const char *from, *to, *want;
+	} cases[] = {
+		{ "\"/sys\",\"options\":[\"rbind\",", "\"/proc\",\"options\":[\"rbind\",",
+		  "mounts[5].type: mount type 'none' not supported by nscell (only as runc spec "
+		  "--rootless's /sys bind" },
+		{ "\"rbind\",\"nosuid\",\"noexec\"", "\"rbind\",\"nosuid\"",
+		  "mounts[5].type: mount type 'none' not supported" },
+		{ "\"mode=0620\"", "\"mode=0620\",\"gid=5\"",
+		  "mounts[2].options: 'gid=5' not supported by nscell on a devpts mount" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *base = edited(rootless_edits);
+		char *at = strstr(base, cases[i].from);
+		ck_assert_msg(at, "'%s' not in the config", cases[i].from);
+		size_t n = strlen(base) + strlen(cases[i].to) + 1;
+		char *json = malloc(n);
+		snprintf(json, n, "%.*s%s%s", (int)(at - base), base, cases[i].to,
+			 at + strlen(cases[i].from));
+		struct plan p;
+		nscell_error_t err = { 0 };
+		plan_init(&p);
+		ck_assert_msg(oci_config_read_buffer(&p, "config.json", json, strlen(json), &err) < 0,
+			      "no error, wanted '%s'", cases[i].want);
+		ck_assert_msg(strstr(err.msg, cases[i].want), "wanted '%s' in '%s'", cases[i].want,
+			      err.msg);
+		plan_free(&p);
+		free(json);
+		free(base);
+	}
+}
+END_TEST
+
 static void expect_error(const char *from, const char *to, const char *want)
 {
 	const char *at = strstr(runc_spec, from);
@@ -225,11 +326,12 @@ START_TEST(refused)
 	expect_error("\"relatime\",\"ro\"", "\"relatime\"", "mounts[6].options: 'ro' missing");
 	expect_error("{\"type\":\"mount\"}", "{\"type\":\"mount\"},{\"type\":\"cgroup\"}",
 		     "mounts[6].type: a cgroup mount in a cgroup namespace");
-	/* runc's /dev in a user namespace: gid 5 is not mapped */
+	/* runc's /dev in a user namespace: gid 5 is not mapped (runc spec
+	 * --rootless leaves it out, runc_spec_rootless below) */
 	expect_error("{\"type\":\"mount\"}]", "{\"type\":\"mount\"},{\"type\":\"user\"}],"
 		     "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
 		     "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]",
-		     "mounts[1]: runc's /dev (devpts gid=5) not supported");
+		     "mounts[2].options: 'gid=5' not supported by nscell on a devpts mount");
 	expect_error("\"/proc/scsi\"", "\"proc/scsi\"", "linux.maskedPaths[9]: 'proc/scsi'");
 	expect_error("\"source\":\"proc\"}", "\"source\":\"proc\",\"options\":[\"ro\"]}",
 		     "mounts[0].options: 'ro' not supported by nscell on a proc mount");
@@ -245,6 +347,8 @@ static Suite *runc_suite(void)
 	tcase_add_test(tc, terminal_round_trip);
 	tcase_add_test(tc, empty_caps_are_none);
 	tcase_add_test(tc, refused);
+	tcase_add_test(tc, runc_spec_rootless);
+	tcase_add_test(tc, runc_spec_rootless_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
