@@ -180,6 +180,22 @@ runc_spec_bundle() {
 	rm -f "$1/spec.err"
 }
 
+# A probe's lines (sh) on /dev and runc's masked paths, as runc_spec.sh
+# and runc_spec_rootless.sh compare them: each node and link of /dev and
+# /dev/pts ("dev ..."), and what each masked path looks like ("masked ...")
+RUNC_PROBE_DEV=$(cat <<'EOS'
+for f in /dev/* /dev/pts/*; do
+	echo "dev $(stat -c '%n %F %t:%T %a %u:%g' "$f")$([ -L "$f" ] && echo " -> $(readlink "$f")")"
+done
+for p in /proc/acpi /proc/asound /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list \
+	/proc/timer_stats /proc/sched_debug /sys/firmware /proc/scsi; do
+	if [ -d "$p" ]; then echo "masked $p: a directory of $(ls -A "$p" | wc -l) entries"
+	elif [ -e "$p" ]; then echo "masked $p: $(stat -c '%F %t:%T' "$p"), $(head -c 64 "$p" | wc -c) bytes"
+	else echo "masked $p: missing"; fi
+done
+EOS
+)
+
 # same_as_runc DESCRIPTION PATTERN: the lines of $rout (what a command
 # printed under runc) and $nout (under nscell) that match PATTERN (grep
 # -E) are there, and the same

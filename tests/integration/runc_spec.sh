@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 # What the process sees, one fact a line ("KEY: value").
-PROBE=$(cat <<'EOS'
+PROBE="$(cat <<'EOS'
 top() { # "ro|rw TYPE" of the last mount at $1 in mountinfo, or "none"
 	r=none
 	while read -r id par dev root mp opts rest; do
@@ -65,20 +65,15 @@ done
 echo "mount /sys/fs/cgroup: $(top /sys/fs/cgroup | cut -d' ' -f2)"
 echo "cgroup mounts below: read-only $(below_ro /sys/fs/cgroup)"
 touch /sys/fs/cgroup/x 2>/dev/null && echo "cgroup top: writable" || echo "cgroup top: not writable"
-for f in /dev/* /dev/pts/*; do
-	echo "dev $(stat -c '%n %F %t:%T %a %u:%g' "$f")$([ -L "$f" ] && echo " -> $(readlink "$f")")"
-done
-for p in /proc/acpi /proc/asound /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list \
-	/proc/timer_stats /proc/sched_debug /sys/firmware /proc/scsi; do
-	if [ -d "$p" ]; then echo "masked $p: a directory of $(ls -A "$p" | wc -l) entries"
-	elif [ -e "$p" ]; then echo "masked $p: $(stat -c '%F %t:%T' "$p"), $(head -c 64 "$p" | wc -c) bytes"
-	else echo "masked $p: missing"; fi
-done
+EOS
+)
+$RUNC_PROBE_DEV
+$(cat <<'EOS'
 for p in /proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger /; do
 	( : > "$p/nscell-probe" ) 2>/dev/null && echo "readonly $p: writable" || echo "readonly $p: not writable"
 done
 EOS
-)
+)"
 
 # ---- the bundle, as issue 10's reproduction makes it ----
 

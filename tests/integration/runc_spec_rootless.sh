@@ -38,7 +38,7 @@ trap cleanup EXIT
 
 # What the process sees, one fact a line ("KEY: value"); every mount point
 # once, with the type, per-mount and filesystem options of its top mount.
-PROBE=$(cat <<'EOS'
+PROBE="$(cat <<'EOS'
 echo "id: $(id)"
 echo "uid_map:" $(cat /proc/self/uid_map)
 echo "gid_map:" $(cat /proc/self/gid_map)
@@ -57,15 +57,10 @@ while read -r id par dev root mp opts rest; do
 	fs=${rest#*- }; set -- $fs; n=$((n + 1))
 	echo "$n mount $mp: $1 $opts $3"
 done < /proc/self/mountinfo | sort -k1,1nr | cut -d' ' -f2- | sort -s -u -t: -k1,1
-for f in /dev/* /dev/pts/*; do
-	echo "dev $(stat -c '%n %F %t:%T %a %u:%g' "$f")$([ -L "$f" ] && echo " -> $(readlink "$f")")"
-done
-for p in /proc/acpi /proc/asound /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list \
-	/proc/timer_stats /proc/sched_debug /sys/firmware /proc/scsi; do
-	if [ -d "$p" ]; then echo "masked $p: a directory of $(ls -A "$p" | wc -l) entries"
-	elif [ -e "$p" ]; then echo "masked $p: $(stat -c '%F %t:%T' "$p"), $(head -c 64 "$p" | wc -c) bytes"
-	else echo "masked $p: missing"; fi
-done
+EOS
+)
+$RUNC_PROBE_DEV
+$(cat <<'EOS'
 for p in /proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger / /sys /usr /sys/fs/cgroup; do
 	( : > "$p/nscell-probe" ) 2>/dev/null && echo "readonly $p: writable" || echo "readonly $p: not writable"
 done
@@ -73,7 +68,7 @@ echo "write /dev/shm: $(: > /dev/shm/x 2>/dev/null && echo yes || echo no)"
 echo "mknod: $(mknod /dev/shm/n c 1 3 2>/dev/null && echo yes || echo no)"
 exit 3
 EOS
-)
+)"
 
 # ---- the bundle, as issue 10's reproduction makes it ----
 
