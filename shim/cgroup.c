@@ -38,7 +38,7 @@ struct shim_cgroup {
 	size_t ncreated;
 };
 
-static bool fs_is(const char *path, long magic)
+bool cgroup_fs_is(const char *path, long magic)
 {
 	struct statfs sf;
 	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
@@ -56,7 +56,7 @@ static bool lists_controller(const char *unified, const char *name)
 	return false;
 }
 
-static int write_file(const char *dir, const char *name, const char *value, nscell_error_t *err)
+int cgroup_write(const char *dir, const char *name, const char *value, nscell_error_t *err)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -107,7 +107,7 @@ static int enable_v2(const char *unified, const char *leaf, const char *name, ns
 	size_t n = strlen(dir);
 	const char *rest = leaf + strlen(unified);
 	while (*rest == '/') {
-		if (write_file(dir, "cgroup.subtree_control", value, err) < 0)
+		if (cgroup_write(dir, "cgroup.subtree_control", value, err) < 0)
 			return -1;
 		const char *end = strchrnul(rest + 1, '/');
 		if (!*end)
@@ -126,20 +126,20 @@ static int apply_limit(const struct plan_cgroup *pc, int c, const char *dir, boo
 	switch (c) {
 	case CG_MEMORY:
 		snprintf(v, sizeof v, "%" PRId64, pc->memory_max);
-		return write_file(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, err);
+		return cgroup_write(dir, v2 ? "memory.max" : "memory.limit_in_bytes", v, err);
 	case CG_PIDS:
 		snprintf(v, sizeof v, "%" PRId64, pc->pids_max);
-		return write_file(dir, "pids.max", v, err);
+		return cgroup_write(dir, "pids.max", v, err);
 	default:
 		if (v2) {
 			snprintf(v, sizeof v, "%" PRId64 " %" PRId64, pc->cpu_quota_us, period);
-			return write_file(dir, "cpu.max", v, err);
+			return cgroup_write(dir, "cpu.max", v, err);
 		}
 		snprintf(v, sizeof v, "%" PRId64, period);
-		if (write_file(dir, "cpu.cfs_period_us", v, err) < 0)
+		if (cgroup_write(dir, "cpu.cfs_period_us", v, err) < 0)
 			return -1;
 		snprintf(v, sizeof v, "%" PRId64, pc->cpu_quota_us);
-		return write_file(dir, "cpu.cfs_quota_us", v, err);
+		return cgroup_write(dir, "cpu.cfs_quota_us", v, err);
 	}
 }
 
@@ -154,16 +154,16 @@ int cgroup_prepare(struct shim *s, nscell_error_t *err)
 	const char *parent = pc->parent && *pc->parent ? pc->parent : DEFAULT_PARENT;
 	while (*parent == '/')
 		parent++;
-	bool pure_v2 = fs_is(CGROUP_ROOT, CGROUP2_SUPER_MAGIC_V2);
+	bool pure_v2 = cgroup_fs_is(CGROUP_ROOT, CGROUP2_SUPER_MAGIC_V2);
 	const char *unified = pure_v2 ? CGROUP_ROOT :
-			      fs_is(CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC_V2) ? CGROUP_ROOT "/unified" :
+			      cgroup_fs_is(CGROUP_ROOT "/unified", CGROUP2_SUPER_MAGIC_V2) ? CGROUP_ROOT "/unified" :
 										   NULL;
 	bool limited[CG_N] = { pc->memory_max > 0, pc->pids_max > 0, pc->cpu_quota_us > 0 };
 	_cleanup_free_ char *v2_leaf = NULL;
 	for (int c = 0; c < CG_N; c++) {
 		char v1[PATH_MAX];
 		snprintf(v1, sizeof v1, CGROUP_ROOT "/%s", controller_names[c]);
-		bool is_v1 = !pure_v2 && fs_is(v1, CGROUP_SUPER_MAGIC_V1);
+		bool is_v1 = !pure_v2 && cgroup_fs_is(v1, CGROUP_SUPER_MAGIC_V1);
 		bool is_v2 = !is_v1 && unified && lists_controller(unified, controller_names[c]);
 		if (!is_v1 && !is_v2) {
 			if (limited[c])
@@ -195,7 +195,7 @@ int cgroup_attach(struct shim *s, pid_t pid, nscell_error_t *err)
 		bool done = false;
 		for (int d = 0; d < c; d++)
 			done |= cg->leaf[d] && cg->leaf[c] && strcmp(cg->leaf[d], cg->leaf[c]) == 0;
-		if (cg->leaf[c] && !done && write_file(cg->leaf[c], "cgroup.procs", v, err) < 0)
+		if (cg->leaf[c] && !done && cgroup_write(cg->leaf[c], "cgroup.procs", v, err) < 0)
 			return -1;
 	}
 	return 0;

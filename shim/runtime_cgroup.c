@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
@@ -38,12 +37,6 @@ static yajl_val get(yajl_val obj, const char *a, const char *b)
 {
 	const char *path[] = { a, b, NULL };
 	return yajl_tree_get(obj, path, yajl_t_any);
-}
-
-static bool fs_is(const char *path, long magic)
-{
-	struct statfs sf;
-	return statfs(path, &sf) == 0 && (long)sf.f_type == magic;
 }
 
 /* ROOT/ID/config.json, parsed; NULL with err */
@@ -63,16 +56,6 @@ static yajl_val read_config(const char *dir, nscell_error_t *err)
 	return root;
 }
 
-static int write_to(const char *dir, const char *file, const char *value, nscell_error_t *err)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || shim_write_all(fd, value, strlen(value)) < 0)
-		return nscell_error_errno(err, errno, "cgroup: write '%s' to %s", value, path);
-	return 0;
-}
-
 /* cpuset: a new cgroup has no cpus and mems until given its parent's */
 static int cpuset_inherit(const char *dir, nscell_error_t *err)
 {
@@ -87,7 +70,7 @@ static int cpuset_inherit(const char *dir, nscell_error_t *err)
 		snprintf(path, sizeof path, "%s/%s", parent, files[i]);
 		if (shim_read_small(path, value, sizeof value) < 0)
 			return nscell_error_errno(err, errno, "cgroup: read %s", path);
-		if (write_to(dir, files[i], value, err) < 0)
+		if (cgroup_write(dir, files[i], value, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -135,7 +118,7 @@ static int apply_devices(const char *leaf, yajl_val devices, nscell_error_t *err
 		yajl_val d = devices->u.array.values[i];
 		char rule[96];
 		device_rule(d, rule, sizeof rule);
-		if (write_to(leaf, YAJL_IS_TRUE(get(d, "allow", NULL)) ? "devices.allow" :
+		if (cgroup_write(leaf, YAJL_IS_TRUE(get(d, "allow", NULL)) ? "devices.allow" :
 			     "devices.deny", rule, err) < 0)
 			return -1;
 	}
@@ -151,7 +134,7 @@ static int apply_int(const char *leaf, yajl_val res, const char *a, const char *
 	if (!YAJL_IS_INTEGER(v))
 		return 0;
 	snprintf(value, sizeof value, "%lld", YAJL_GET_INTEGER(v));
-	return write_to(leaf, file, value, err);
+	return cgroup_write(leaf, file, value, err);
 }
 
 /* what one v1 hierarchy (named name) takes of the resources */
@@ -182,7 +165,7 @@ static int apply_v2(const char *leaf, yajl_val res, nscell_error_t *err)
 		char w[32];
 		long long s = YAJL_GET_INTEGER(shares);
 		snprintf(w, sizeof w, "%lld", s < 2 ? 1 : 1 + ((s - 2) * 9999) / 262142);
-		if (write_to(leaf, "cpu.weight", w, err) < 0)
+		if (cgroup_write(leaf, "cpu.weight", w, err) < 0)
 			return -1;
 	}
 	yajl_val quota = get(get(res, "cpu", NULL), "quota", NULL);
@@ -191,7 +174,7 @@ static int apply_v2(const char *leaf, yajl_val res, nscell_error_t *err)
 		char v[64];
 		snprintf(v, sizeof v, "%lld %lld", YAJL_GET_INTEGER(quota),
 			 YAJL_IS_INTEGER(period) ? YAJL_GET_INTEGER(period) : 100000LL);
-		if (write_to(leaf, "cpu.max", v, err) < 0)
+		if (cgroup_write(leaf, "cpu.max", v, err) < 0)
 			return -1;
 	}
 	return apply_int(leaf, res, "memory", "limit", "memory.max", err) < 0 ||
@@ -203,13 +186,13 @@ static int attach(const char *leaf, pid_t pid, nscell_error_t *err)
 {
 	char path[64], kids[4096], v[24];
 	snprintf(v, sizeof v, "%d", (int)pid);
-	if (write_to(leaf, "cgroup.procs", v, err) < 0)
+	if (cgroup_write(leaf, "cgroup.procs", v, err) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
 	if (shim_read_small(path, kids, sizeof kids) < 0)
 		return nscell_error_errno(err, errno, "%s", path);
 	for (char *save = NULL, *k = strtok_r(kids, " \n", &save); k; k = strtok_r(NULL, " \n", &save))
-		if (write_to(leaf, "cgroup.procs", k, err) < 0)
+		if (cgroup_write(leaf, "cgroup.procs", k, err) < 0)
 			return -1;
 	return 0;
 }
@@ -219,7 +202,7 @@ typedef int (*hier_fn)(const char *name, const char *hier, void *ctx, nscell_err
 
 static int each_hierarchy(hier_fn fn, void *ctx, nscell_error_t *err)
 {
-	if (fs_is(CG_ROOT, CG_V2_MAGIC))
+	if (cgroup_fs_is(CG_ROOT, CG_V2_MAGIC))
 		return fn("", CG_ROOT, ctx, err);
 	DIR *d = opendir(CG_ROOT);
 	if (!d)
@@ -231,7 +214,7 @@ static int each_hierarchy(hier_fn fn, void *ctx, nscell_error_t *err)
 		struct stat st;
 		/* cpu,cpuacct and its symlinks: the hierarchy once */
 		if (e->d_name[0] == '.' || lstat(hier, &st) < 0 || !S_ISDIR(st.st_mode) ||
-		    !fs_is(hier, CG_V1_MAGIC))
+		    !cgroup_fs_is(hier, CG_V1_MAGIC))
 			continue;
 		rc = fn(e->d_name, hier, ctx, err);
 	}

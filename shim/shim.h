@@ -208,6 +208,10 @@ int cgroup_prepare(struct shim *s, nscell_error_t *err);
 int cgroup_attach(struct shim *s, pid_t pid, nscell_error_t *err);
 /* remove the cgroups this launch created (after a failure) and free */
 void cgroup_release(struct shim *s, bool failed);
+/* cgroup.c, for runtime_cgroup.c too: write value to dir/name (one line
+ * naming both on failure); whether path is a filesystem of that magic */
+int cgroup_write(const char *dir, const char *name, const char *value, nscell_error_t *err);
+bool cgroup_fs_is(const char *path, long magic);
 
 /* write(2) all of buf, retrying on EINTR and short writes */
 int shim_write_all(int fd, const void *buf, size_t len);
