@@ -8,6 +8,7 @@
 #include "reader.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -200,8 +201,13 @@ static int read_device_rule(struct reader *r, yajl_val d, const char *field)
 	/* absent: all devices, every access (rd_string leaves NULL) */
 	if (type && (strlen(type) != 1 || !strchr("acb", type[0])))
 		return rd_bad(r, rd_sub(f, sizeof f, field, "type"), "expected a, c or b");
-	if (access && (!*access || strspn(access, "rwm") != strlen(access)))
+	if (access && (!*access || strlen(access) > 3 || strspn(access, "rwm") != strlen(access)))
 		return rd_bad(r, rd_sub(f, sizeof f, field, "access"), "expected letters of rwm");
+	struct plan_cgroup *cg = &r->p->cgroup;
+	struct plan_device_rule *rule = &cg->devices[cg->ndevices++];
+	*rule = (struct plan_device_rule){ .allow = allow, .type = type ? type[0] : 'a',
+					   .major = -1, .minor = -1 };
+	snprintf(rule->access, sizeof rule->access, "%s", access ? access : "rwm");
 	static const char *const nums[] = { "major", "minor" };
 	for (size_t i = 0; i < 2; i++) {
 		yajl_val n = rd_get(d, nums[i]);
@@ -209,12 +215,16 @@ static int read_device_rule(struct reader *r, yajl_val d, const char *field)
 			  YAJL_GET_INTEGER(n) > UINT32_MAX))
 			return rd_bad(r, rd_sub(f, sizeof f, field, nums[i]),
 				      "expected a device number (-1: any)");
+		if (n)
+			*(i ? &rule->minor : &rule->major) = YAJL_GET_INTEGER(n);
 	}
 	return 0;
 }
 
-/* res.name: an object of integers, its keys in known */
-static int read_ints(struct reader *r, yajl_val res, const char *name, const char *const *known)
+/* res.name: an object of integers, its keys in known, each into the
+ * plan's field of the same index in to */
+static int read_ints(struct reader *r, yajl_val res, const char *name, const char *const *known,
+		     int64_t *const *to)
 {
 	char f[64], g[96];
 	yajl_val v = rd_get(res, name);
@@ -223,10 +233,14 @@ static int read_ints(struct reader *r, yajl_val res, const char *name, const cha
 		return 0;
 	if (rd_object(r, v, f, true) < 0 || rd_check_keys(r, v, f, known) < 0)
 		return -1;
-	for (size_t i = 0; i < v->u.object.len; i++)
+	for (size_t i = 0; i < v->u.object.len; i++) {
 		if (!YAJL_IS_INTEGER(v->u.object.values[i]))
 			return rd_bad(r, rd_sub(g, sizeof g, f, v->u.object.keys[i]),
 				      "expected an integer");
+		for (size_t k = 0; known[k]; k++)
+			if (strcmp(known[k], v->u.object.keys[i]) == 0)
+				*to[k] = YAJL_GET_INTEGER(v->u.object.values[i]);
+	}
 	return 0;
 }
 
@@ -235,6 +249,9 @@ int rd_runc_cgroup(struct reader *r, yajl_val path, yajl_val res)
 	static const char *const known[] = { "devices", "cpu", "memory", "pids", NULL };
 	static const char *const cpu[] = { "shares", "quota", "period", NULL };
 	static const char *const limit[] = { "limit", NULL };
+	struct plan_cgroup *cg = &r->p->cgroup;
+	int64_t *const cpu_to[] = { &cg->cpu_shares, &cg->cpu_quota_us, &cg->cpu_period_us };
+	int64_t *const memory_to[] = { &cg->memory_max }, *const pids_to[] = { &cg->pids_max };
 	const char *s;
 	char f[64];
 	if (r->rootless)
@@ -245,16 +262,22 @@ int rd_runc_cgroup(struct reader *r, yajl_val path, yajl_val res)
 		return rd_bad(r, "linux.cgroupsPath", "'%s': nscell-runtime takes an absolute, "
 			      "normalised path below the hierarchies' root (no systemd "
 			      "slice:prefix:name)", s);
+	if (!(cg->path = strdup(s)))
+		return rd_oom(r);
 	if (!res)
 		return 0;
 	if (rd_object(r, res, "linux.resources", true) < 0 ||
 	    rd_check_keys(r, res, "linux.resources", known) < 0 ||
-	    read_ints(r, res, "cpu", cpu) < 0 || read_ints(r, res, "memory", limit) < 0 ||
-	    read_ints(r, res, "pids", limit) < 0)
+	    read_ints(r, res, "cpu", cpu, cpu_to) < 0 ||
+	    read_ints(r, res, "memory", limit, memory_to) < 0 ||
+	    read_ints(r, res, "pids", limit, pids_to) < 0)
 		return -1;
 	yajl_val dev = rd_get(res, "devices");
 	if (dev && !YAJL_IS_ARRAY(dev))
 		return rd_bad(r, "linux.resources.devices", "expected an array of rules");
+	if (dev && dev->u.array.len &&
+	    !(cg->devices = calloc(dev->u.array.len, sizeof *cg->devices)))
+		return rd_oom(r);
 	for (size_t i = 0; dev && i < dev->u.array.len; i++)
 		if (read_device_rule(r, dev->u.array.values[i],
 				     rd_idx(f, sizeof f, "linux.resources.devices", i)) < 0)

@@ -310,7 +310,7 @@ struct run_hooks {
 	struct go_fds go;
 	int release; /* the write end of go */
 	struct rt_stages stages;
-	bool cgroup; /* linux.cgroupsPath, applied before the command runs (runtime_cgroup.c) */
+	char *cgroup; /* the plan's cgroup (rt_cgroup_path), applied before the command runs */
 };
 
 static int run_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
@@ -320,7 +320,7 @@ static int run_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 	r->state.status = "creating";
 	close(r->go.wait);
 	r->go.wait = -1;
-	if (r->cgroup && rt_cgroup_apply(r->state.bundle, pid, err) < 0)
+	if (rt_cgroup_apply(s->plan, r->cgroup, pid, err) < 0)
 		return -1;
 	/* prestart and createRuntime ran before the pivot (runtime_stages.c) */
 	r->state.status = "running";
@@ -369,8 +369,7 @@ static int run_launch(struct shim *s, struct run_hooks *r, nscell_error_t *err)
 		r->state.pid = 0; /* left out once stopped, as state and runc do */
 		rt_hooks_run(&r->hooks, RT_POSTSTOP, &r->state, true, &e);
 	}
-	if (r->cgroup)
-		rt_cgroup_remove(r->state.bundle);
+	rt_cgroup_remove(r->cgroup);
 	return status;
 }
 
@@ -385,7 +384,11 @@ int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
 		return -1;
 	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
 	struct run_hooks r = { .state = { .id = o.id, .bundle = dir }, .go = { -1, -1 },
-			       .release = -1, .cgroup = rt_cgroup_wanted(dir) };
+			       .release = -1 };
+	_cleanup_free_ char *cgroup = NULL;
+	if (rt_cgroup_path(s->plan, &cgroup, err) < 0)
+		return -1;
+	r.cgroup = cgroup;
 	if (!config || rt_hooks_read(config, &r.hooks, &r.state.annotations, err) < 0)
 		return -1;
 	int status = -1;

@@ -42,6 +42,7 @@ void rt_container_free(struct rt_container *c)
 	free(c->dir);
 	free(c->id);
 	free(c->bundle);
+	free(c->cgroup);
 	plan_strv_free(c->annotations);
 	memset(c, 0, sizeof *c);
 }
@@ -60,6 +61,7 @@ static int parse_record(struct rt_container *c, const char *text, const char *pa
 	yajl_val pid = get(root, "pid", yajl_t_number), start = get(root, "start", yajl_t_number);
 	yajl_val created = get(root, "created", yajl_t_number);
 	yajl_val ann = get(root, "annotations", yajl_t_object);
+	yajl_val cgroup = get(root, "cgroup", yajl_t_string);
 	int rc = 0;
 	if (!id || !bundle || !pid || !start || !YAJL_IS_INTEGER(pid) || !YAJL_IS_INTEGER(start))
 		rc = nscell_error_set(err, EINVAL, "%s: not a state record of nscell-shim", path);
@@ -70,6 +72,8 @@ static int parse_record(struct rt_container *c, const char *text, const char *pa
 		c->start = (unsigned long long)YAJL_GET_INTEGER(start);
 		c->started = YAJL_IS_TRUE(get(root, "started", yajl_t_true));
 		c->created = created && YAJL_IS_INTEGER(created) ? YAJL_GET_INTEGER(created) : 0;
+		if (cgroup && !(c->cgroup = strdup(cgroup->u.string)))
+			rc = nscell_error_set(err, ENOMEM, "out of memory");
 	}
 	if (rc == 0 && ann && ann->u.object.len) {
 		size_t n = 0;
@@ -153,6 +157,10 @@ int rt_container_save(const struct rt_container *c, nscell_error_t *err)
 	rt_gen_str(g, "created");
 	yajl_gen_integer(g, c->created);
 	rt_gen_annotations(g, c->annotations);
+	if (c->cgroup) {
+		rt_gen_str(g, "cgroup");
+		rt_gen_str(g, c->cgroup);
+	}
 	yajl_gen_map_close(g);
 	_cleanup_free_ char *text = rt_gen_take(g);
 	_cleanup_free_ char *path = rt_path(c->dir, "state.json");

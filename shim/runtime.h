@@ -98,6 +98,7 @@ struct rt_container {
 	bool started;
 	long long created;
 	char **annotations;
+	char *cgroup;  /* the container's cgroup path (rt_cgroup_path), NULL for none */
 };
 int rt_container_load(const char *root, const char *id, struct rt_container *c,
 		      nscell_error_t *err);
@@ -119,14 +120,15 @@ void rt_gen_str(struct yajl_gen_t *g, const char *s);
 void rt_gen_annotations(struct yajl_gen_t *g, char *const *a);
 char *rt_gen_take(struct yajl_gen_t *g);
 
-/* runtime_cgroup.c: ROOT/ID/config.json's linux.cgroupsPath (none: a
- * no-op) made in each hierarchy with linux.resources applied, pid and its
- * children moved in; -1 with err */
-int rt_cgroup_apply(const char *dir, pid_t pid, nscell_error_t *err);
-/* DIR/config.json names a cgroup (run -b: DIR is the bundle) */
-bool rt_cgroup_wanted(const char *dir);
-/* ... and its leaf removed (the processes gone) */
-void rt_cgroup_remove(const char *dir);
+/* runtime_cgroup.c: the cgroup a bundle's plan puts its container in, as
+ * runc would, in *path (malloc'd; NULL for none): a config's
+ * linux.cgroupsPath, or for nscell's own configs PARENT/nscell-UID */
+int rt_cgroup_path(const struct plan *p, char **path, nscell_error_t *err);
+/* make path in every hierarchy with p's limits and device rules, and put
+ * pid and its children in it */
+int rt_cgroup_apply(const struct plan *p, const char *path, pid_t pid, nscell_error_t *err);
+/* remove path's leaf in every hierarchy (a busy one stays); path may be NULL */
+void rt_cgroup_remove(const char *path);
 
 /* runtime_cmds.c: each command, argv[0] its name; status or -1 with err */
 struct rt_ctx {

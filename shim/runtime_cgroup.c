@@ -9,8 +9,8 @@
  *   cpu        shares, quota, period (cpu.shares, cpu.cfs_*)
  *   memory     limit (memory.limit_in_bytes)
  *   pids       limit (pids.max)
- * oci/read.c lets these through only to the runtime (and refuses what
- * is not here).  cgroup v2 (unified only): the same limits in its files
+ * oci/read_linux.c reads them into the plan (struct plan_cgroup), for
+ * the runtime only, and refuses what is not here.  cgroup v2 (unified only): the same limits in its files
  * (cpu.weight from shares, as runc), but a device rule other than deny
  * all is refused: v2 enforces them with an eBPF program, which nscell does
  * not load.  delete removes the leaf (rt_cgroup_remove). */
@@ -24,37 +24,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yajl/yajl_tree.h>
-
+#include "oci/oci.h"
 #include "shim/runtime.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
 #define CG_V1_MAGIC 0x27e0eb
 #define CG_V2_MAGIC 0x63677270
-#define CONFIG_MAX (16u << 20)
-
-static yajl_val get(yajl_val obj, const char *a, const char *b)
-{
-	const char *path[] = { a, b, NULL };
-	return yajl_tree_get(obj, path, yajl_t_any);
-}
-
-/* ROOT/ID/config.json, parsed; NULL with err */
-static yajl_val read_config(const char *dir, nscell_error_t *err)
-{
-	_cleanup_free_ char *path = rt_path(dir, "config.json");
-	_cleanup_free_ char *text = malloc(CONFIG_MAX);
-	ssize_t n = path && text ? shim_read_small(path, text, CONFIG_MAX) : -1;
-	if (n < 0) {
-		nscell_error_errno(err, errno, "%s", path ? path : dir);
-		return NULL;
-	}
-	char msg[256];
-	yajl_val root = yajl_tree_parse(text, msg, sizeof msg);
-	if (!root)
-		nscell_error_set(err, EINVAL, "%s: invalid JSON", path);
-	return root;
-}
 
 /* cpuset: a new cgroup has no cpus and mems until given its parent's */
 static int cpuset_inherit(const char *dir, nscell_error_t *err)
@@ -98,87 +73,78 @@ static int make_leaf(const char *hier, const char *path, bool cpuset, char *out,
 	return 0;
 }
 
-/* "c 1:3 rwm": one rule as devices.allow and devices.deny take it */
-static void device_rule(yajl_val d, char *buf, size_t size)
+/* "c 1:3 rwm": a rule as devices.allow and devices.deny take it */
+static void device_rule(const struct plan_device_rule *d, char *buf, size_t size)
 {
-	yajl_val type = get(d, "type", NULL), major = get(d, "major", NULL);
-	yajl_val minor = get(d, "minor", NULL), access = get(d, "access", NULL);
 	char ma[24] = "*", mi[24] = "*";
-	if (YAJL_IS_INTEGER(major) && YAJL_GET_INTEGER(major) >= 0)
-		snprintf(ma, sizeof ma, "%lld", YAJL_GET_INTEGER(major));
-	if (YAJL_IS_INTEGER(minor) && YAJL_GET_INTEGER(minor) >= 0)
-		snprintf(mi, sizeof mi, "%lld", YAJL_GET_INTEGER(minor));
-	snprintf(buf, size, "%s %s:%s %s", YAJL_IS_STRING(type) ? type->u.string : "a", ma, mi,
-		 YAJL_IS_STRING(access) ? access->u.string : "rwm");
+	if (d->major >= 0)
+		snprintf(ma, sizeof ma, "%" PRId64, d->major);
+	if (d->minor >= 0)
+		snprintf(mi, sizeof mi, "%" PRId64, d->minor);
+	snprintf(buf, size, "%c %s:%s %s", d->type, ma, mi, d->access);
 }
 
-static int apply_devices(const char *leaf, yajl_val devices, nscell_error_t *err)
+static int apply_devices(const char *leaf, const struct plan_cgroup *cg, nscell_error_t *err)
 {
-	for (size_t i = 0; YAJL_IS_ARRAY(devices) && i < devices->u.array.len; i++) {
-		yajl_val d = devices->u.array.values[i];
+	for (size_t i = 0; i < cg->ndevices; i++) {
 		char rule[96];
-		device_rule(d, rule, sizeof rule);
-		if (cgroup_write(leaf, YAJL_IS_TRUE(get(d, "allow", NULL)) ? "devices.allow" :
-			     "devices.deny", rule, err) < 0)
+		device_rule(&cg->devices[i], rule, sizeof rule);
+		if (cgroup_write(leaf, cg->devices[i].allow ? "devices.allow" : "devices.deny", rule,
+				 err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* the integer at res.a.b written to file in leaf, when there */
-static int apply_int(const char *leaf, yajl_val res, const char *a, const char *b,
-		     const char *file, nscell_error_t *err)
+/* v set (not 0): written to file in leaf */
+static int write_int(const char *leaf, const char *file, int64_t v, nscell_error_t *err)
 {
-	yajl_val v = get(get(res, a, NULL), b, NULL);
 	char value[32];
-	if (!YAJL_IS_INTEGER(v))
+	if (!v)
 		return 0;
-	snprintf(value, sizeof value, "%lld", YAJL_GET_INTEGER(v));
+	snprintf(value, sizeof value, "%" PRId64, v);
 	return cgroup_write(leaf, file, value, err);
 }
 
-/* what one v1 hierarchy (named name) takes of the resources */
-static int apply_v1(const char *name, const char *leaf, yajl_val res, nscell_error_t *err)
+/* what one v1 hierarchy (named name) takes of the limits */
+static int apply_v1(const char *name, const char *leaf, const struct plan_cgroup *cg,
+		    nscell_error_t *err)
 {
 	if (strcmp(name, "devices") == 0)
-		return apply_devices(leaf, get(res, "devices", NULL), err);
-	if (strcmp(name, "cpu") == 0)
-		return apply_int(leaf, res, "cpu", "shares", "cpu.shares", err) < 0 ||
-		       apply_int(leaf, res, "cpu", "period", "cpu.cfs_period_us", err) < 0 ||
-		       apply_int(leaf, res, "cpu", "quota", "cpu.cfs_quota_us", err) < 0 ? -1 : 0;
+		return apply_devices(leaf, cg, err);
+	if (strcmp(name, "cpu") == 0 || strstr(name, "cpu,") == name)
+		return write_int(leaf, "cpu.shares", cg->cpu_shares, err) < 0 ||
+		       write_int(leaf, "cpu.cfs_period_us", cg->cpu_period_us, err) < 0 ||
+		       write_int(leaf, "cpu.cfs_quota_us", cg->cpu_quota_us, err) < 0 ? -1 : 0;
 	if (strcmp(name, "memory") == 0)
-		return apply_int(leaf, res, "memory", "limit", "memory.limit_in_bytes", err);
+		return write_int(leaf, "memory.limit_in_bytes", cg->memory_max, err);
 	if (strcmp(name, "pids") == 0)
-		return apply_int(leaf, res, "pids", "limit", "pids.max", err);
+		return write_int(leaf, "pids.max", cg->pids_max, err);
 	return 0;
 }
 
 /* v2: the same limits; a device rule other than deny all is refused */
-static int apply_v2(const char *leaf, yajl_val res, nscell_error_t *err)
+static int apply_v2(const char *leaf, const struct plan_cgroup *cg, nscell_error_t *err)
 {
-	yajl_val dev = get(res, "devices", NULL), shares = get(get(res, "cpu", NULL), "shares", NULL);
-	if (YAJL_IS_ARRAY(dev) && dev->u.array.len > 1)
+	if (cg->ndevices > 1)
 		return nscell_error_set(err, 0, "linux.resources.devices: rules beyond deny all "
 					"need the cgroup v1 devices controller (nscell loads no "
 					"eBPF device filter on cgroup v2)");
-	if (YAJL_IS_INTEGER(shares)) {
-		char w[32];
-		long long s = YAJL_GET_INTEGER(shares);
-		snprintf(w, sizeof w, "%lld", s < 2 ? 1 : 1 + ((s - 2) * 9999) / 262142);
-		if (cgroup_write(leaf, "cpu.weight", w, err) < 0)
+	if (cg->cpu_shares) {
+		/* runc's mapping of shares (2..262144) onto weights (1..10000) */
+		int64_t s = cg->cpu_shares;
+		if (write_int(leaf, "cpu.weight", s < 2 ? 1 : 1 + ((s - 2) * 9999) / 262142, err) < 0)
 			return -1;
 	}
-	yajl_val quota = get(get(res, "cpu", NULL), "quota", NULL);
-	yajl_val period = get(get(res, "cpu", NULL), "period", NULL);
-	if (YAJL_IS_INTEGER(quota)) {
+	if (cg->cpu_quota_us) {
 		char v[64];
-		snprintf(v, sizeof v, "%lld %lld", YAJL_GET_INTEGER(quota),
-			 YAJL_IS_INTEGER(period) ? YAJL_GET_INTEGER(period) : 100000LL);
+		snprintf(v, sizeof v, "%" PRId64 " %" PRId64, cg->cpu_quota_us,
+			 cg->cpu_period_us ? cg->cpu_period_us : 100000);
 		if (cgroup_write(leaf, "cpu.max", v, err) < 0)
 			return -1;
 	}
-	return apply_int(leaf, res, "memory", "limit", "memory.max", err) < 0 ||
-	       apply_int(leaf, res, "pids", "limit", "pids.max", err) < 0 ? -1 : 0;
+	return write_int(leaf, "memory.max", cg->memory_max, err) < 0 ||
+	       write_int(leaf, "pids.max", cg->pids_max, err) < 0 ? -1 : 0;
 }
 
 /* pid and its children (the container's command, waiting for start) */
@@ -224,7 +190,7 @@ static int each_hierarchy(hier_fn fn, void *ctx, nscell_error_t *err)
 
 struct apply_ctx {
 	const char *path;
-	yajl_val res;
+	const struct plan_cgroup *cg;
 	pid_t pid;
 };
 
@@ -235,36 +201,24 @@ static int apply_one(const char *name, const char *hier, void *ctx, nscell_error
 	bool cpuset = strstr(name, "cpuset") != NULL;
 	if (make_leaf(hier, a->path, cpuset, leaf, sizeof leaf, err) < 0)
 		return -1;
-	int rc = *name ? apply_v1(name, leaf, a->res, err) : apply_v2(leaf, a->res, err);
+	int rc = *name ? apply_v1(name, leaf, a->cg, err) : apply_v2(leaf, a->cg, err);
 	return rc < 0 ? -1 : attach(leaf, a->pid, err);
 }
 
-/* linux.cgroupsPath, or NULL when there is none */
-static const char *cgroups_path(yajl_val config)
+int rt_cgroup_path(const struct plan *p, char **path, nscell_error_t *err)
 {
-	yajl_val p = get(config, "linux", "cgroupsPath");
-	return YAJL_IS_STRING(p) && p->u.string[0] ? p->u.string : NULL;
-}
-
-bool rt_cgroup_wanted(const char *dir)
-{
-	nscell_error_t err = { 0 };
-	yajl_val config = read_config(dir, &err);
-	bool wanted = config && cgroups_path(config);
-	yajl_tree_free(config);
-	return wanted;
-}
-
-int rt_cgroup_apply(const char *dir, pid_t pid, nscell_error_t *err)
-{
-	yajl_val config = read_config(dir, err);
-	if (!config)
+	*path = NULL;
+	if (p->cgroup.path && !(*path = strdup(p->cgroup.path)))
+		return nscell_error_set(err, ENOMEM, "out of memory");
+	if (!p->cgroup.path && oci_cgroup_limited(p) && !(*path = oci_cgroup_path(p, err)))
 		return -1;
-	const char *path = cgroups_path(config);
-	struct apply_ctx a = { .path = path, .res = get(config, "linux", "resources"), .pid = pid };
-	int rc = path ? each_hierarchy(apply_one, &a, err) : 0;
-	yajl_tree_free(config);
-	return rc;
+	return 0;
+}
+
+int rt_cgroup_apply(const struct plan *p, const char *path, pid_t pid, nscell_error_t *err)
+{
+	struct apply_ctx a = { .path = path, .cg = &p->cgroup, .pid = pid };
+	return path ? each_hierarchy(apply_one, &a, err) : 0;
 }
 
 static int remove_one(const char *name, const char *hier, void *ctx, nscell_error_t *err)
@@ -277,12 +231,9 @@ static int remove_one(const char *name, const char *hier, void *ctx, nscell_erro
 	return 0;
 }
 
-void rt_cgroup_remove(const char *dir)
+void rt_cgroup_remove(const char *path)
 {
 	nscell_error_t err = { 0 };
-	yajl_val config = read_config(dir, &err);
-	const char *path = config ? cgroups_path(config) : NULL;
 	if (path && !strstr(path, ".."))
 		each_hierarchy(remove_one, (void *)path, &err);
-	yajl_tree_free(config);
 }

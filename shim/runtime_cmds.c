@@ -109,7 +109,8 @@ static int created_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 		return nscell_error_set(err, ESRCH, "the container's pid %d is gone", (int)pid);
 	/* with hooks before the pivot, the cgroup, prestart and createRuntime
 	 * came then (created_before_pivot) */
-	if ((!rt_stages_pivot_hooks(&cr->hooks) && rt_cgroup_apply(cr->c.dir, pid, err) < 0) ||
+	if ((!rt_stages_pivot_hooks(&cr->hooks) &&
+	     rt_cgroup_apply(s->plan, cr->c.cgroup, pid, err) < 0) ||
 	    rt_container_save(&cr->c, err) < 0 ||
 	    (cr->pid_file && write_pid_file(cr->pid_file, pid, err) < 0))
 		return -1;
@@ -131,7 +132,7 @@ static int created_after_spawn(struct shim *s, pid_t pid, nscell_error_t *err)
 static int created_before_pivot(struct shim *s, pid_t pid, nscell_error_t *err)
 {
 	struct created *cr = s->after_spawn_ctx;
-	return rt_cgroup_apply(cr->c.dir, pid, err);
+	return rt_cgroup_apply(s->plan, cr->c.cgroup, pid, err);
 }
 
 static void __attribute__((noreturn)) monitor(struct shim *s, struct created *cr)
@@ -160,7 +161,7 @@ static void __attribute__((noreturn)) monitor(struct shim *s, struct created *cr
 			struct rt_state st = { .id = cr->c.id, .status = "stopped",
 					       .bundle = cr->c.bundle, .annotations = cr->c.annotations };
 			rt_hooks_run(&cr->hooks, RT_POSTSTOP, &st, true, &e);
-			rt_cgroup_remove(cr->c.dir);
+			rt_cgroup_remove(cr->c.cgroup);
 		}
 		dprintf(cr->report, "E%s", err.msg[0] ? err.msg : "the sandbox was not built");
 	}
@@ -298,6 +299,8 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 		nscell_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
+	if (rt_cgroup_path(ctx->s->plan, &cr.c.cgroup, err) < 0)
+		goto out;
 	if (rt_terminal_check(ctx->s->plan, console_socket, true, err) < 0 ||
 	    rt_hooks_read(config, &cr.hooks, &cr.c.annotations, err) < 0 ||
 	    shim_bundle_prepare(ctx->s, bundle, preserve, err) < 0)

@@ -225,7 +225,7 @@ int rt_cmd_delete(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 		rc = stop_container(&c, err);
 	if (rc == 0) {
 		await_reaped(&c);
-		rt_cgroup_remove(c.dir);
+		rt_cgroup_remove(c.cgroup);
 	}
 	struct rt_hooks h;
 	if (rc == 0 && rt_container_hooks(&c, &h, err) == 0) {

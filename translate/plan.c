@@ -37,6 +37,8 @@ void plan_free(struct plan *p)
 	free(p->proc.cwd);
 	free(p->proc.rlimits);
 	free(p->cgroup.parent);
+	free(p->cgroup.path);
+	free(p->cgroup.devices);
 	free(p->vhost);
 	free(p->rootfs);
 	for (size_t i = 0; i < p->nfiles; i++)

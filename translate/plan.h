@@ -119,6 +119,15 @@ struct plan_process {
 	unsigned console_height, console_width; /* process.consoleSize; 0: not given */
 };
 
+/* a config's linux.resources.devices rule, as the cgroup v1 devices
+ * controller takes it ("c 1:3 rwm" to devices.allow or devices.deny) */
+struct plan_device_rule {
+	bool allow;
+	char type;             /* 'a', 'c' or 'b' */
+	int64_t major, minor;  /* -1: any */
+	char access[4];        /* letters of "rwm" */
+};
+
 /* cgroup limits; 0 = no limit set */
 struct plan_cgroup {
 	char *parent;          /* cgroup parent below the hierarchy root, e.g. "nscell" */
@@ -126,6 +135,12 @@ struct plan_cgroup {
 	int64_t pids_max;
 	int64_t cpu_quota_us;  /* per period */
 	int64_t cpu_period_us;
+	/* another config's (containerd's), which nscell-runtime applies as
+	 * runc does (shim/runtime_cgroup.c): NULL for nscell's own */
+	char *path;            /* linux.cgroupsPath, absolute, normalised */
+	int64_t cpu_shares;
+	struct plan_device_rule *devices; /* in order */
+	size_t ndevices;
 };
 
 struct plan {

@@ -164,6 +164,36 @@ check "ctr container rm" ctr_ c rm c3
 ls -d /sys/fs/cgroup/*/"$NS"/c3 >/dev/null 2>&1 && fail "its cgroup is left" ||
 	ok "deleted: its cgroup is removed"
 
+# ---- resources: containerd's limits in the container's cgroup, as runc's ----
+
+LIMITS=(--memory-limit=268435456 --cpu-shares=512 --cpu-quota=50000 --cpu-period=100000)
+limits() { # the cgroup files of container $1, one "file value" a line
+	local f
+	for f in memory/memory.limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us \
+		cpu/cpu.cfs_period_us pids/cgroup.procs; do
+		[ -e "/sys/fs/cgroup/${f%%/*}" ] || continue
+		echo "${f#*/} $(wc -l <"/sys/fs/cgroup/${f%%/*}/$NS/$1/${f#*/}" 2>/dev/null | \
+			sed 's/^/lines:/') $(head -1 "/sys/fs/cgroup/${f%%/*}/$NS/$1/${f#*/}" 2>/dev/null)"
+	done | sed 's/cgroup.procs lines:\([0-9]*\) .*/cgroup.procs lines:\1/'
+}
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ -d /sys/fs/cgroup/memory ]; then
+	nrun -d "${LIMITS[@]}" c6 /bin/sleep 100 >/dev/null 2>&1
+	rrun -d "${LIMITS[@]}" c7 /bin/sleep 100 >/dev/null 2>&1
+	nout=$(limits c6) rout=$(limits c7)
+	contains "limits: runc's are the ones asked for" "$rout" "memory.limit_in_bytes lines:1 268435456"
+	same_as_runc "limits: memory.limit_in_bytes" '^memory.limit_in_bytes '
+	same_as_runc "limits: cpu.shares" '^cpu.shares '
+	same_as_runc "limits: cpu.cfs_quota_us and period" '^cpu.cfs_(quota|period)_us '
+	# nscell's pid 1 is its init, the command pid 2 (README.md): two processes
+	contains "limits: runc's container is in it (its one process)" "$rout" "cgroup.procs lines:1"
+	contains "limits: nscell's init and command are in it" "$nout" "cgroup.procs lines:2"
+	for c in c6 c7; do ctr_ task kill -s KILL $c; done
+	for _ in $(seq 50); do [ "$(ctr_ task ls | grep -c 'STOPPED')" = 2 ] && break; sleep 0.1; done
+	for c in c6 c7; do ctr_ task rm $c >/dev/null 2>&1; ctr_ c rm $c >/dev/null 2>&1; done
+else
+	skip "limits: the test reads cgroup v1 files (this host is cgroup v2)"
+fi
+
 # ---- kill with TERM: passed on to the command (143, as runc's sh gives) ----
 
 nrun -d c4 /bin/sleep 100 >/dev/null 2>&1

@@ -91,6 +91,39 @@ START_TEST(runtime_reads_it)
 	ck_assert_uint_eq(plan_find_dst(&p, "/dev")->flags, PLAN_F_RUNC_DEV);
 	ck_assert_int_eq(plan_find_dst(&p, "/dev/mqueue")->op, PLAN_MQUEUE);
 	ck_assert_int_eq(plan_find_dst(&p, "/usr")->op, PLAN_BIND);
+	/* the cgroup, as nscell-runtime applies it (shim/runtime_cgroup.c) */
+	ck_assert_str_eq(p.cgroup.path, "/default/c1");
+	ck_assert_int_eq(p.cgroup.cpu_shares, 1024);
+	ck_assert_int_eq(p.cgroup.cpu_quota_us, 0);
+	ck_assert_int_eq(p.cgroup.memory_max, 0);
+	ck_assert_uint_eq(p.cgroup.ndevices, 10);
+	const struct plan_device_rule *d = p.cgroup.devices;
+	ck_assert(!d[0].allow && d[0].type == 'a' && d[0].major == -1 && d[0].minor == -1);
+	ck_assert_str_eq(d[0].access, "rwm");
+	ck_assert(d[1].allow && d[1].type == 'c' && d[1].major == 1 && d[1].minor == 3);
+	/* {"type": "c", "major": 136}: every pty slave */
+	ck_assert(d[8].allow && d[8].type == 'c' && d[8].major == 136 && d[8].minor == -1);
+	plan_free(&p);
+	remove_config(dir, path);
+}
+END_TEST
+
+/* memory, pids and cpu quota land in the plan's limits */
+START_TEST(runtime_reads_the_limits)
+{
+	char dir[] = "/tmp/nscell-ctd-unit.XXXXXX";
+	char *path = write_config(dir, "\"cpu\":{\"shares\":1024}",
+				  "\"cpu\":{\"quota\":50000,\"period\":100000},"
+				  "\"memory\":{\"limit\":268435456},\"pids\":{\"limit\":64}");
+	struct plan p;
+	nscell_error_t err = { 0 };
+	plan_init(&p);
+	ck_assert_msg(oci_config_read_file_any_hooks(&p, path, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(p.cgroup.cpu_quota_us, 50000);
+	ck_assert_int_eq(p.cgroup.cpu_period_us, 100000);
+	ck_assert_int_eq(p.cgroup.memory_max, 268435456);
+	ck_assert_int_eq(p.cgroup.pids_max, 64);
+	ck_assert_int_eq(p.cgroup.cpu_shares, 0);
 	plan_free(&p);
 	remove_config(dir, path);
 }
@@ -146,6 +179,7 @@ static Suite *containerd_suite(void)
 	Suite *s = suite_create("oci_containerd");
 	TCase *tc = tcase_create("containerd_spec");
 	tcase_add_test(tc, runtime_reads_it);
+	tcase_add_test(tc, runtime_reads_the_limits);
 	tcase_add_test(tc, others_refuse_the_cgroup);
 	tcase_add_test(tc, refused);
 	suite_add_tcase(s, tc);
