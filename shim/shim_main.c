@@ -195,6 +195,8 @@ static struct {
 int shim_nss_handover(nscell_error_t *err)
 {
 	char path[PATH_MAX + 32];
+	if (!handover.s)
+		return nscell_error_set(err, 0, "the user database: NSS before the command line was read");
 	shim_sibling("nscell-runtime", NSCELL_BINDIR, path, sizeof path);
 	_cleanup_free_ char **args = calloc((size_t)handover.argc + 2, sizeof *args);
 	if (!args)
