@@ -136,14 +136,31 @@ START_TEST(runc_spec_round_trip)
 }
 END_TEST
 
+/* runc_spec with each FROM replaced by its TO (pairs, NULL-terminated) */
+static char *edited(const char *const *pairs)
+{
+	char *json = strdup(runc_spec);
+	for (size_t i = 0; pairs[i]; i += 2) {
+		char *at = strstr(json, pairs[i]);
+		ck_assert_msg(at, "'%s' not in the config", pairs[i]);
+		size_t n = strlen(json) + strlen(pairs[i + 1]) + 1;
+		char *next = malloc(n);
+		snprintf(next, n, "%.*s%s%s", (int)(at - json), json, pairs[i + 1],
+			 at + strlen(pairs[i]));
+		free(json);
+		json = next;
+	}
+	return json;
+}
+
 /* process.terminal and consoleSize: read into the plan, written back */
 START_TEST(terminal_round_trip)
 {
-	const char *from = "\"terminal\":false";
-	const char *to = "\"terminal\":true,\"consoleSize\":{\"height\":24,\"width\":80}";
-	const char *at = strstr(runc_spec, from);
-	char *json = malloc(strlen(runc_spec) + strlen(to) + 1);
-	sprintf(json, "%.*s%s%s", (int)(at - runc_spec), runc_spec, to, at + strlen(from));
+	static const char *const pairs[] = {
+		"\"terminal\":false",
+		"\"terminal\":true,\"consoleSize\":{\"height\":24,\"width\":80}", NULL
+	};
+	char *json = edited(pairs);
 	struct plan p, q;
 	read_ok(&p, json);
 	ck_assert(p.proc.terminal);
@@ -188,23 +205,6 @@ START_TEST(empty_caps_are_none)
 	free(json);
 }
 END_TEST
-
-/* runc_spec with each FROM replaced by its TO (pairs, NULL-terminated) */
-static char *edited(const char *const *pairs)
-{
-	char *json = strdup(runc_spec);
-	for (size_t i = 0; pairs[i]; i += 2) {
-		char *at = strstr(json, pairs[i]);
-		ck_assert_msg(at, "'%s' not in the config", pairs[i]);
-		size_t n = strlen(json) + strlen(pairs[i + 1]) + 1;
-		char *next = malloc(n);
-		snprintf(next, n, "%.*s%s%s", (int)(at - json), json, pairs[i + 1],
-			 at + strlen(pairs[i]));
-		free(json);
-		json = next;
-	}
-	return json;
-}
 
 /* `runc spec --rootless`'s changes: a user namespace mapping container 0
  * to the caller, no network namespace, no device rule, devpts without
@@ -292,11 +292,8 @@ END_TEST
 
 static void expect_error(const char *from, const char *to, const char *want)
 {
-	const char *at = strstr(runc_spec, from);
-	ck_assert_msg(at, "'%s' not in the config", from);
-	size_t n = strlen(runc_spec) + strlen(to) + 1;
-	char *json = malloc(n);
-	snprintf(json, n, "%.*s%s%s", (int)(at - runc_spec), runc_spec, to, at + strlen(from));
+	const char *const pairs[] = { from, to, NULL };
+	char *json = edited(pairs);
 	struct plan p;
 	nscell_error_t err = { 0 };
 	plan_init(&p);
