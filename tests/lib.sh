@@ -196,6 +196,19 @@ done
 EOS
 )
 
+# same_process_as_runc: the process facts both runc spec probes print
+# (capabilities, no_new_privs, rlimit nofile, hostname, cwd and umask, the
+# environment), each the same in $rout and $nout (same_as_runc below)
+same_process_as_runc() {
+	local k
+	for k in CapPrm CapEff CapBnd CapAmb CapInh; do same_as_runc "capabilities: $k" "^$k: "; done
+	same_as_runc "NoNewPrivs" '^NoNewPrivs: '
+	same_as_runc "ulimit -n soft and hard (process.rlimits)" '^nofile: '
+	same_as_runc "hostname" '^hostname: '
+	same_as_runc "cwd and umask" '^cwd: '
+	same_as_runc "environment (HOME added as runc adds it)" '^env: '
+}
+
 # same_as_runc DESCRIPTION PATTERN: the lines of $rout (what a command
 # printed under runc) and $nout (under nscell) that match PATTERN (grep
 # -E) are there, and the same

@@ -97,12 +97,7 @@ run_both() {
 run_both "runc spec" spec
 contains "runc spec: runc's view is the one expected (its three capabilities)" "$rout" "CapPrm: 0000000020000420"
 same_as_runc "id: uid 0, gid 0, no other group" '^id: '
-for k in CapPrm CapEff CapBnd CapAmb CapInh; do same_as_runc "capabilities: $k" "^$k: "; done
-same_as_runc "NoNewPrivs" '^NoNewPrivs: '
-same_as_runc "ulimit -n soft and hard (process.rlimits)" '^nofile: '
-same_as_runc "hostname" '^hostname: '
-same_as_runc "cwd and umask" '^cwd: '
-same_as_runc "environment (HOME added as runc adds it)" '^env: '
+same_process_as_runc
 same_as_runc "network namespace: lo up" '^lo flags: '
 for m in / /usr /dev /dev/pts /dev/shm /dev/mqueue /proc /sys; do
 	same_as_runc "mount $m: there, its type, read-only or not" "^mount $m: "
