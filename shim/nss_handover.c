@@ -3,7 +3,7 @@
  * into a process without a dynamic libc), so nscell-shim, static for the
  * speed of its start, links these in place of translate/identity_nss.c:
  * a launch that must ask NSS (a user not in /etc/passwd, user_database =
- * nss) is handed over to nscell-runtime --shim, the same launcher linked
+ * nss) is handed over to nscell-shim-nss, the same launcher linked
  * dynamically.  Users in the files, the common case, never get here. */
 #include "shim/shim.h"
 #include "translate/identity_nss.h"

@@ -1,9 +1,10 @@
 /* nscell-runtime: nscell's OCI runtime, runc's command line (run -b,
- * create, start, state, kill, delete, list; shim/runtime*.c, bundle.c),
- * and with --shim first nscell-shim's command line (shim/nss_handover.c).
+ * create, start, state, kill, delete, list; shim/runtime*.c, bundle.c).
  * A program of its own so that nscell-shim, which hands such command
  * lines over to it, links no JSON parser: a template launch, the web
- * server's hot path, stays as small as it was. */
+ * server's hot path, stays as small as it was.  It looks no user up (a
+ * config names numeric ids), so it is linked
+ * statically when the shim is (configure). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,6 @@
 
 int main(int argc, char **argv)
 {
-	/* a static nscell-shim's launch for a user only NSS knows
-	 * (shim/nss_handover.c): the launcher itself, linked dynamically */
-	if (argc > 1 && strcmp(argv[1], "--shim") == 0)
-		return shim_main(argc - 1, argv + 1);
 	struct plan plan;
 	memset(&plan, 0, sizeof plan);
 	/* every bundle the reader takes carries the TIOCSTI filter (linux.seccomp) */

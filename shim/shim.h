@@ -222,11 +222,12 @@ ssize_t shim_read_small(const char *path, char *buf, size_t size);
 void shim_sibling(const char *name, const char *dir, char *buf, size_t size);
 
 /* shim_main.c: nscell-shim's command line, run (the exit status);
- * nscell-runtime --shim runs it too */
+ * nscell-shim-nss, the same program linked dynamically, runs it too */
 int shim_main(int argc, char **argv);
-/* exec nscell-runtime --shim with this launch's command line: a static
+/* exec nscell-shim-nss with this launch's command line: a static
  * nscell-shim's answer to a user only NSS knows (shim/nss_handover.c).
  * Returns only on failure, -1 with err. */
 int shim_nss_handover(nscell_error_t *err);
+#define SHIM_NSS_PROGRAM "nscell-shim-nss"
 
 #endif

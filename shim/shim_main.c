@@ -179,36 +179,28 @@ static int exec_runtime(char **argv, nscell_error_t *err)
 	return nscell_error_errno(err, errno, "exec %s", path);
 }
 
-/* what a handover to nscell-runtime --shim needs: the command line and
- * the caller's umask (the shim's own is 0 by then) */
+/* what a handover to nscell-shim-nss needs: the command line and the
+ * caller's umask (the shim's own is 0 by then) */
 static struct {
-	int argc;
 	char **argv;
 	struct shim *s;
 } handover;
 
 /* A static nscell-shim loads no NSS module (shim/nss_handover.c): a launch
- * whose user only NSS knows is made by nscell-runtime --shim, this same
- * code dynamically linked, from the same command line.  Called while the
- * plan is being loaded: nothing is built yet, the fds are as they came
- * (those not kept are close-on-exec already). */
+ * whose user only NSS knows is made by nscell-shim-nss, this same program
+ * linked dynamically, from the same command line.  Called while the plan
+ * is being loaded: nothing is built yet, the fds are as they came (those
+ * not kept are close-on-exec already). */
 int shim_nss_handover(nscell_error_t *err)
 {
 	char path[PATH_MAX + 32];
 	if (!handover.s)
 		return nscell_error_set(err, 0, "the user database: NSS before the command line was read");
-	shim_sibling("nscell-runtime", NSCELL_BINDIR, path, sizeof path);
-	_cleanup_free_ char **args = calloc((size_t)handover.argc + 2, sizeof *args);
-	if (!args)
-		return nscell_error_set(err, ENOMEM, "out of memory");
-	args[0] = path;
-	args[1] = "--shim";
-	for (int i = 1; i < handover.argc; i++)
-		args[i + 1] = handover.argv[i];
+	shim_sibling(SHIM_NSS_PROGRAM, NSCELL_BINDIR, path, sizeof path);
 	shim_log(handover.s, NULL, "the user is in NSS, which a static nscell-shim does not load: "
-		 "handing over to %s --shim", path);
+		 "handing over to %s", path);
 	umask(handover.s->umask);
-	execv(path, args);
+	execv(path, handover.argv);
 	umask(0);
 	return nscell_error_errno(err, errno, "exec %s (the user is known to NSS only)", path);
 }
@@ -269,7 +261,6 @@ static int run(int argc, char **argv, struct shim *s, struct nscell_conf *conf,
 
 	/* our setup writes exact modes; the caller's umask is the command's */
 	s->umask = umask(0);
-	handover.argc = argc;
 	handover.argv = argv;
 	handover.s = s;
 	s->rootless = geteuid() != 0;

@@ -2,7 +2,7 @@
 # nscell-shim linked statically (configure's default, not with the
 # sanitizers): it loads no NSS module, and a launch whose user must come
 # from NSS (user_database = nss here; in production a user in LDAP or
-# sssd) is handed over to nscell-runtime --shim, the same launcher linked
+# sssd) is handed over to nscell-shim-nss, the same launcher linked
 # dynamically, which builds the same sandbox from the same command line:
 # same identity, umask, kept fds, exit status.  As root for another user,
 # then as an unprivileged user for itself.
@@ -38,7 +38,7 @@ same_view() {
 	if [ "$static" = yes ]; then
 		contains "$what: the static shim hands the NSS user over" "$nss" \
 			"handing over to"
-		contains "$what: ... to nscell-runtime --shim" "$nss" "nscell-runtime --shim"
+		contains "$what: ... to nscell-shim-nss" "$nss" "nscell-shim-nss"
 	else
 		lacks "$what: a dynamic shim asks NSS itself" "$nss" "handing over"
 	fi
@@ -58,22 +58,22 @@ out=$(LISTEN_FDS=1 "$NSCELL_SHIM" -C "$SCRATCH/nss.conf" -u $U -- /bin/sh -c 'ec
 contains "LISTEN_FDS: fd 3 arrives, the variable too" "$out" "1
 0 1 2 3 4 "
 
-# ---- no runtime to hand over to: one clear error, exit 2, the host unchanged
+# ---- nothing to hand over to: one clear error, exit 2, the host unchanged
 if [ "$static" = yes ]; then
 	mkdir "$SCRATCH/alone"
 	cp "$NSCELL_SHIM" "$SCRATCH/alone/nscell-shim"
 	out=$("$SCRATCH/alone/nscell-shim" -C "$SCRATCH/nss.conf" -u $U -- /bin/true 2>&1)
 	status=$?
 	if [ "$status" = 0 ]; then
-		skip "no runtime to hand over to: an installed nscell-runtime answered"
+		skip "no nscell-shim-nss to hand over to: an installed one answered"
 	else
-		[ "$status" = 2 ] && ok "no runtime to hand over to: exit 2" ||
-			fail "no runtime to hand over to: exit $status, not 2"
+		[ "$status" = 2 ] && ok "no nscell-shim-nss to hand over to: exit 2" ||
+			fail "no nscell-shim-nss to hand over to: exit $status, not 2"
 		contains "... one line naming the program and why" "$out" \
 			"(the user is known to NSS only): No such file or directory"
 	fi
 else
-	skip "no runtime to hand over to: the shim is not static"
+	skip "no nscell-shim-nss to hand over to: the shim is not static"
 fi
 
 # ---- an unprivileged user for itself (its own copies: the build dir need not be readable)
@@ -82,7 +82,8 @@ if [ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 1)" = 0 ] ||
 	skip "as a user: unprivileged user namespaces are refused here"
 else
 	mkdir "$SCRATCH/bin"
-	cp "$NSCELL_SHIM" "$(dirname "$NSCELL_SHIM")/nscell-runtime" "$SCRATCH/bin/"
+	cp "$NSCELL_SHIM" "$SCRATCH/bin/"
+	[ "$static" = no ] || cp "$(dirname "$NSCELL_SHIM")/nscell-shim-nss" "$SCRATCH/bin/"
 	chmod 755 "$SCRATCH/bin" "$SCRATCH/bin"/*
 	chmod 644 "$SCRATCH"/*.conf
 	# the user's own state directory (the default one)
