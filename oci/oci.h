@@ -54,10 +54,15 @@ int oci_config_read_file_hooks(struct plan *p, const char *path, struct oci_hook
 int oci_config_read_buffer_hooks(struct plan *p, const char *name, const char *buf,
 				 size_t len, struct oci_hooks *h, nscell_error_t *err);
 
-/* The same for a runtime that runs the hooks itself (nscell-shim): hooks
- * of any OCI stage are accepted and left unread (only their stage names
- * are checked); everything else as oci_config_read_file. */
-int oci_config_read_file_any_hooks(struct plan *p, const char *path, nscell_error_t *err);
+/* The same for a runtime that runs the hooks itself (nscell-runtime):
+ * hooks of any OCI stage are accepted and left unread (only their stage
+ * names are checked); everything else as oci_config_read_file.  With
+ * tree, the parsed document is given back on success for the runtime's
+ * own reading (its hooks), so that the file is parsed once; the caller
+ * yajl_tree_free's it. */
+struct yajl_val_s;
+int oci_config_read_file_any_hooks(struct plan *p, const char *path, struct yajl_val_s **tree,
+				   nscell_error_t *err);
 
 /* The stages nscell writes a hook for, and `nscell hook STAGE` takes. */
 #define OCI_HOOK_CREATE_RUNTIME "createRuntime"

@@ -428,7 +428,10 @@ static int read_buffer(struct reader *r, const char *buf, size_t len)
 					*msg ? msg : "parse error");
 	}
 	int rc = read_tree(r, root);
-	yajl_tree_free(root);
+	if (rc == 0 && r->tree)
+		*r->tree = root;
+	else
+		yajl_tree_free(root);
 	return rc;
 }
 
@@ -468,11 +471,12 @@ int oci_config_read_file_hooks(struct plan *p, const char *path, struct oci_hook
 	return read_file(&r, path);
 }
 
-int oci_config_read_file_any_hooks(struct plan *p, const char *path, nscell_error_t *err)
+int oci_config_read_file_any_hooks(struct plan *p, const char *path, yajl_val *tree,
+				   nscell_error_t *err)
 {
 	struct oci_hooks h = { 0 };
 	struct reader r = { .p = p, .name = path, .err = err, .bundle_fd = -1, .hooks = &h,
-			    .any_hooks = true };
+			    .any_hooks = true, .tree = tree };
 	int rc = read_file(&r, path);
 	oci_hooks_free(&h);
 	return rc;

@@ -26,6 +26,7 @@ struct reader {
 	const char *ann_uid; /* set: a config nscell wrote */
 	struct oci_hooks *hooks; /* filled by rd_hooks and the origin annotations */
 	bool any_hooks;      /* hooks of every OCI stage pass, unread (a runtime reads them) */
+	yajl_val *tree;      /* set: the parsed document is given back here */
 };
 
 /* "NAME: FIELD: message"; returns -1 */

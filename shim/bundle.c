@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yajl/yajl_tree.h>
 
 #include "oci/oci.h"
 #include "shim/bundle.h"
@@ -240,19 +241,27 @@ static int home_default(struct plan *p, nscell_error_t *err)
 	return 0;
 }
 
-int shim_bundle_load(struct shim *s, const char *bundle, char **abs_dir, nscell_error_t *err)
+int shim_bundle_load(struct shim *s, const char *bundle, char **abs_dir, struct rt_hooks *h,
+		     char ***annotations, nscell_error_t *err)
 {
 	char dir[PATH_MAX];
 	struct plan *p = s->plan;
 	*abs_dir = NULL;
+	memset(h, 0, sizeof *h);
+	*annotations = NULL;
 	if (!realpath(bundle, dir))
 		return nscell_error_errno(err, errno, "bundle %s", bundle);
 	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
 	if (!config)
 		return -1;
 	plan_init(p);
-	/* hooks are read (and run) by runtime_hooks.c */
-	if (oci_config_read_file_any_hooks(p, config, err) < 0)
+	/* hooks are read (and run) by runtime_hooks.c, from the same parse */
+	yajl_val tree = NULL;
+	if (oci_config_read_file_any_hooks(p, config, &tree, err) < 0)
+		return -1;
+	int rc = rt_hooks_of(tree, config, h, annotations, err);
+	yajl_tree_free(tree);
+	if (rc < 0)
 		return -1;
 	if (!p->rootfs)
 		return nscell_error_set(err, 0, "%s: root.path: missing", config);
@@ -379,19 +388,15 @@ int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
 	if (parse_run(argc, argv, &o, err) < 0)
 		return -1;
 	s->verbose = s->verbose || o.verbose;
-	_cleanup_free_ char *dir = NULL;
-	if (shim_bundle_load(s, o.bundle, &dir, err) < 0)
-		return -1;
-	_cleanup_free_ char *config = in_bundle(dir, "config.json", err);
-	struct run_hooks r = { .state = { .id = o.id, .bundle = dir }, .go = { -1, -1 },
-			       .release = -1 };
-	_cleanup_free_ char *cgroup = NULL;
-	if (rt_cgroup_path(s->plan, &cgroup, err) < 0)
-		return -1;
-	r.cgroup = cgroup;
-	if (!config || rt_hooks_read(config, &r.hooks, &r.state.annotations, err) < 0)
-		return -1;
+	_cleanup_free_ char *dir = NULL, *cgroup = NULL;
+	struct run_hooks r = { .state = { .id = o.id }, .go = { -1, -1 }, .release = -1 };
 	int status = -1;
+	if (shim_bundle_load(s, o.bundle, &dir, &r.hooks, &r.state.annotations, err) < 0)
+		goto out;
+	r.state.bundle = dir;
+	if (rt_cgroup_path(s->plan, &cgroup, err) < 0)
+		goto out;
+	r.cgroup = cgroup;
 	if (rt_terminal_check(s->plan, o.console_socket, false, err) == 0 &&
 	    shim_bundle_prepare(s, o.bundle, o.preserve, err) == 0) {
 		struct plan *p = s->plan;
@@ -400,6 +405,7 @@ int shim_bundle_run(int argc, char **argv, struct shim *s, nscell_error_t *err)
 			 p->nmounts, p->rootfs, p->rootfs_readonly ? " (read-only)" : "");
 		status = run_launch(s, &r, err);
 	}
+out:
 	rt_hooks_free(&r.hooks);
 	plan_strv_free(r.state.annotations);
 	return status;

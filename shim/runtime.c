@@ -206,7 +206,7 @@ int rt_container_hooks(const struct rt_container *c, struct rt_hooks *h, nscell_
 	_cleanup_free_ char *config = rt_path(c->dir, "config.json");
 	if (!config)
 		return nscell_error_set(err, ENOMEM, "out of memory");
-	return rt_hooks_read(config, h, NULL, err);
+	return rt_hooks_read(config, h, err);
 }
 
 /* ---- the command line ---- */

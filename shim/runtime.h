@@ -58,11 +58,15 @@ struct rt_state {
 
 /* runtime_hooks.c */
 const char *rt_stage_name(enum rt_stage st);
-/* config.json's hooks (and its annotations into *annotations, a strv of
- * key, value pairs, when not NULL), all six stages (where each runs:
- * shim/runtime_stages.c).  -1 with err. */
-int rt_hooks_read(const char *config, struct rt_hooks *h, char ***annotations,
-		  nscell_error_t *err);
+/* config.json's hooks, all six stages (where each runs:
+ * shim/runtime_stages.c), from the file config or from its parsed
+ * document root (oci_config_read_file_any_hooks gives it back), then
+ * also its annotations into *annotations (a strv of key, value pairs)
+ * when not NULL.  -1 with err naming config. */
+int rt_hooks_read(const char *config, struct rt_hooks *h, nscell_error_t *err);
+struct yajl_val_s;
+int rt_hooks_of(struct yajl_val_s *root, const char *config, struct rt_hooks *h,
+		char ***annotations, nscell_error_t *err);
 void rt_hooks_free(struct rt_hooks *h);
 bool rt_hooks_any(const struct rt_hooks *h);
 /* Every hook of stage st in order, state on its stdin; the first failure
@@ -74,8 +78,11 @@ int rt_hooks_run(const struct rt_hooks *h, enum rt_stage st, const struct rt_sta
 char *rt_state_json(const struct rt_state *state, bool pretty);
 
 /* bundle.c: DIR/config.json into s->plan (rootfs and bind sources made
- * absolute); *abs_dir gets the bundle's absolute path (malloc'd). */
-int shim_bundle_load(struct shim *s, const char *dir, char **abs_dir, nscell_error_t *err);
+ * absolute), its hooks into *h and annotations into *annotations (read
+ * once: rt_hooks_of); *abs_dir gets the bundle's absolute path (malloc'd).
+ * rt_hooks_free h and plan_strv_free annotations, also after an error. */
+int shim_bundle_load(struct shim *s, const char *dir, char **abs_dir, struct rt_hooks *h,
+		     char ***annotations, nscell_error_t *err);
 /* bundle.c: rootless checks, umask, fds 3 .. 3+preserve-1 kept */
 int shim_bundle_prepare(struct shim *s, const char *dir, int preserve, nscell_error_t *err);
 

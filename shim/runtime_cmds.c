@@ -288,21 +288,22 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 			return nscell_error_errno(err, errno, "--pid-file %s", cr.pid_file);
 		cr.pid_file = pid_file_abs;
 	}
-	if (shim_bundle_load(ctx->s, bundle, &cr.c.bundle, err) < 0)
+	if (shim_bundle_load(ctx->s, bundle, &cr.c.bundle, &cr.hooks, &cr.c.annotations, err) < 0) {
+		rt_hooks_free(&cr.hooks);
+		rt_container_free(&cr.c);
 		return -1;
+	}
 	cr.c.id = strdup(id);
 	cr.c.dir = rt_path(ctx->root, id);
 	cr.c.created = (long long)time(NULL);
 	int rc = -1, fifo = -1, rep[2] = { -1, -1 };
-	_cleanup_free_ char *config = rt_path(cr.c.bundle, "config.json");
-	if (!cr.c.id || !cr.c.dir || !config) {
+	if (!cr.c.id || !cr.c.dir) {
 		nscell_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	if (rt_cgroup_path(ctx->s->plan, &cr.c.cgroup, err) < 0)
 		goto out;
 	if (rt_terminal_check(ctx->s->plan, console_socket, true, err) < 0 ||
-	    rt_hooks_read(config, &cr.hooks, &cr.c.annotations, err) < 0 ||
 	    shim_bundle_prepare(ctx->s, bundle, preserve, err) < 0)
 		goto out;
 	/* as runc: connected before anything is made */

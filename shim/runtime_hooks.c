@@ -6,7 +6,8 @@
  * `state` prints too.
  *
  * The oci/ reader checks only the stage names of a bundle's hooks
- * (oci_config_read_file_any_hooks): the shim reads them here. */
+ * (oci_config_read_file_any_hooks), and gives its parsed document back:
+ * the runtime reads them from it here (rt_hooks_of). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -152,7 +153,29 @@ static int read_annotations(yajl_val v, char ***out, nscell_error_t *err)
 	return 0;
 }
 
-int rt_hooks_read(const char *config, struct rt_hooks *h, char ***annotations, nscell_error_t *err)
+int rt_hooks_of(yajl_val root, const char *config, struct rt_hooks *h, char ***annotations,
+		nscell_error_t *err)
+{
+	memset(h, 0, sizeof *h);
+	if (annotations)
+		*annotations = NULL;
+	yajl_val hooks = get(root, "hooks");
+	int rc = 0;
+	for (int st = 0; st < RT_NSTAGES && rc == 0; st++) {
+		yajl_val v = get(hooks, stage_names[st]);
+		if (v)
+			rc = read_stage(v, (enum rt_stage)st, h, err);
+	}
+	if (rc == 0 && annotations)
+		rc = read_annotations(get(root, "annotations"), annotations, err);
+	if (rc < 0) {
+		nscell_error_wrap(err, "%s", config);
+		rt_hooks_free(h);
+	}
+	return rc;
+}
+
+int rt_hooks_read(const char *config, struct rt_hooks *h, nscell_error_t *err)
 {
 	memset(h, 0, sizeof *h);
 	FILE *f = fopen(config, "re");
@@ -168,20 +191,8 @@ int rt_hooks_read(const char *config, struct rt_hooks *h, char ***annotations, n
 	yajl_val root = yajl_tree_parse(text, msg, sizeof msg);
 	if (!root)
 		return nscell_error_set(err, EINVAL, "%s: invalid JSON", config);
-	yajl_val hooks = get(root, "hooks");
-	int rc = 0;
-	for (int st = 0; st < RT_NSTAGES && rc == 0; st++) {
-		yajl_val v = get(hooks, stage_names[st]);
-		if (v)
-			rc = read_stage(v, (enum rt_stage)st, h, err);
-	}
-	if (rc == 0 && annotations)
-		rc = read_annotations(get(root, "annotations"), annotations, err);
+	int rc = rt_hooks_of(root, config, h, NULL, err);
 	yajl_tree_free(root);
-	if (rc < 0) {
-		nscell_error_wrap(err, "%s", config);
-		rt_hooks_free(h);
-	}
 	return rc;
 }
 

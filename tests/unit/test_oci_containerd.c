@@ -80,7 +80,7 @@ START_TEST(runtime_reads_it)
 	struct plan p;
 	nscell_error_t err = { 0 };
 	plan_init(&p);
-	ck_assert_msg(oci_config_read_file_any_hooks(&p, path, &err) == 0, "%s", err.msg);
+	ck_assert_msg(oci_config_read_file_any_hooks(&p, path, NULL, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(p.id.uid, 0);
 	ck_assert(p.proc.has_caps);
 	struct plan_mount *run = plan_find_dst(&p, "/run");
@@ -118,7 +118,7 @@ START_TEST(runtime_reads_the_limits)
 	struct plan p;
 	nscell_error_t err = { 0 };
 	plan_init(&p);
-	ck_assert_msg(oci_config_read_file_any_hooks(&p, path, &err) == 0, "%s", err.msg);
+	ck_assert_msg(oci_config_read_file_any_hooks(&p, path, NULL, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(p.cgroup.cpu_quota_us, 50000);
 	ck_assert_int_eq(p.cgroup.cpu_period_us, 100000);
 	ck_assert_int_eq(p.cgroup.memory_max, 268435456);
@@ -148,7 +148,7 @@ static void runtime_refuses(const char *from, const char *to, const char *want)
 	struct plan p;
 	nscell_error_t err = { 0 };
 	plan_init(&p);
-	ck_assert_int_lt(oci_config_read_file_any_hooks(&p, path, &err), 0);
+	ck_assert_int_lt(oci_config_read_file_any_hooks(&p, path, NULL, &err), 0);
 	ck_assert_msg(strstr(err.msg, want) != NULL, "wanted '%s' in '%s'", want, err.msg);
 	plan_free(&p);
 	remove_config(dir, path);
