@@ -42,17 +42,35 @@
 #define PR_CAP_AMBIENT_RAISE 2
 #endif
 
-/* every capability but those in keep */
+/* every capability but those in keep (each drop commits new credentials:
+ * only those still in the set are dropped) */
 static int drop_bounding_except(uint64_t keep, nscell_error_t *err)
 {
 	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
-		if ((keep & (1ull << cap)) || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+		if (keep & (1ull << cap))
 			continue;
-		if (errno == EINVAL)
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (in < 0)
 			break; /* past the kernel's last capability */
-		return nscell_error_errno(err, errno, "drop capability %d from the bounding set", cap);
+		if (in && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return nscell_error_errno(err, errno, "drop capability %d from the bounding set",
+						  cap);
 	}
 	return 0;
+}
+
+/* The bounding set only bounds what an exec can gain, so the sandbox's
+ * child drops it first thing, while the host side writes its id maps
+ * (launch.c): the command, forked later, inherits it dropped and does not
+ * spend its own start on it (each drop is a credentials commit, some 40
+ * of them).  Best effort: creds_drop drops and checks it again. */
+void creds_drop_bounding_early(const struct shim *s)
+{
+	if (s->as_root)
+		return; /* enter --root keeps what root holds in the sandbox */
+	const struct plan_process *pp = &s->plan->proc;
+	nscell_error_t ignored = { 0 };
+	drop_bounding_except(pp->has_caps ? pp->caps.bounding : 0, &ignored);
 }
 
 static int drop_bounding_set(nscell_error_t *err)
@@ -181,13 +199,8 @@ int creds_init_caps(nscell_error_t *err)
 {
 	/* everything but CAP_KILL: the init passes signals on to the
 	 * command, which runs as another uid */
-	for (int cap = 0; cap < CAP_PROBE_MAX; cap++) {
-		if (cap == CAP_KILL || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
-			continue;
-		if (errno == EINVAL)
-			break;
-		return nscell_error_errno(err, errno, "drop capability %d from the bounding set", cap);
-	}
+	if (drop_bounding_except(1ull << CAP_KILL, err) < 0)
+		return -1;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return nscell_error_errno(err, errno, "clear ambient capabilities");
 	cap_t caps = cap_init();

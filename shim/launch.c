@@ -126,7 +126,11 @@ static void __attribute__((noreturn)) child_main(struct shim *s, int sync_fd)
 	nscell_error_t err = { 0 };
 	char go;
 	/* a host side that dies leaves nothing running behind it */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || read(sync_fd, &go, 1) != 1)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(NSCELL_EXIT_USAGE);
+	/* while the host side writes our id maps */
+	creds_drop_bounding_early(s);
+	if (read(sync_fd, &go, 1) != 1)
 		_exit(NSCELL_EXIT_USAGE);
 	close(sync_fd);
 	/* now, not at clone: the cgroup namespace's root is the cgroup the

@@ -183,6 +183,9 @@ struct sock_fprog;
 const struct sock_fprog *creds_tiocsti_filter(void);
 /* creds.c: the keeper: no capability left, not even after exec'ing as uid 0. */
 int creds_keeper(nscell_error_t *err);
+/* creds.c: the bounding set dropped (but a config's), right after the
+ * clone; best effort, creds_drop makes sure of it */
+void creds_drop_bounding_early(const struct shim *s);
 /* creds.c: the init keeps its uid and CAP_KILL only (to signal the command). */
 int creds_init_caps(nscell_error_t *err);
 /* creds.c: setfsuid/setfsgid to the user (to create files as the user) and back. */
