@@ -154,6 +154,10 @@ int files_open_source(struct rootfs *r, size_t i, nscell_error_t *err)
 {
 	const struct plan_mount *m = &r->p->mounts[i];
 	int fd;
+	/* a host path as root: straight into a detached copy of its tree, one
+	 * call instead of open, open_tree and close (a user's path is opened
+	 * as the user first, beneath its home) */
+	bool tree = m->op == PLAN_BIND && r->trees && !(m->flags & PLAN_F_USER_PATH);
 	r->src_fds[i] = -1;
 	switch (m->op) {
 	case PLAN_TMP:
@@ -168,7 +172,7 @@ int files_open_source(struct rootfs *r, size_t i, nscell_error_t *err)
 		r->src_fds[i] = fd < 0 ? -1 : fd;
 		return 0;
 	case PLAN_BIND:
-		fd = open_src(r, m, O_PATH);
+		fd = tree ? mnt_open_tree(AT_FDCWD, m->src, true, true) : open_src(r, m, O_PATH);
 		break;
 	case PLAN_COPY:
 		/* O_NONBLOCK: a fifo must not hang the launch (it is refused below) */
@@ -187,7 +191,8 @@ int files_open_source(struct rootfs *r, size_t i, nscell_error_t *err)
 		return nscell_error_set(err, errno, "source %s: a symlink in the user's tree (refused)",
 					m->src);
 	if (fd < 0)
-		return nscell_error_errno(err, errno, "source %s", m->src);
+		return nscell_error_errno(err, errno, tree ? "copy the mount tree of %s" : "source %s",
+					  m->src);
 	struct stat st;
 	if (m->op == PLAN_COPY && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
@@ -206,7 +211,7 @@ int files_open_source(struct rootfs *r, size_t i, nscell_error_t *err)
 		}
 		r->s->procfs_source = true;
 	}
-	if (m->op == PLAN_BIND && (fd = files_as_tree(r, fd, true)) < 0)
+	if (m->op == PLAN_BIND && !tree && (fd = files_as_tree(r, fd, true)) < 0)
 		return nscell_error_errno(err, errno, "copy the mount tree of %s", m->src);
 	r->src_fds[i] = fd;
 	return 0;

@@ -233,16 +233,15 @@ int rfs_open_dir(struct rootfs *r, const char *dir, bool create, nscell_error_t 
 	return cur;
 }
 
-static int check_target(const struct target *t, enum target_kind kind, nscell_error_t *err)
+/* st: what t->fd is (follow_target's) */
+static int check_target(const struct target *t, const struct stat *st, enum target_kind kind,
+			nscell_error_t *err)
 {
-	struct stat st;
-	if (fstat(t->fd, &st) < 0)
-		return nscell_error_errno(err, errno, "stat %s", t->path);
-	if (S_ISLNK(st.st_mode))
+	if (S_ISLNK(st->st_mode))
 		return nscell_error_set(err, ELOOP, "%s is a symlink (refused as a mount point)", t->path);
-	if (kind == TARGET_DIR && !S_ISDIR(st.st_mode))
+	if (kind == TARGET_DIR && !S_ISDIR(st->st_mode))
 		return nscell_error_set(err, ENOTDIR, "%s exists and is not a directory", t->path);
-	if (kind == TARGET_FILE && S_ISDIR(st.st_mode))
+	if (kind == TARGET_FILE && S_ISDIR(st->st_mode))
 		return nscell_error_set(err, EISDIR, "%s is a directory, the source is not", t->path);
 	return 0;
 }
@@ -286,13 +285,13 @@ static int fd_realpath(int fd, char *buf, size_t size)
  * which must exist.  The kernel resolves it (RESOLVE_IN_ROOT); the name
  * it lands on is found from the fd and checked to be the same inode, so
  * t gets the parent and name the mount can be reached by again.  Without
- * openat2 a symlinked mount point is refused. */
-static int follow_target(struct rootfs *r, struct target *t, nscell_error_t *err)
+ * openat2 a symlinked mount point is refused.  *out: what t->fd is then. */
+static int follow_target(struct rootfs *r, struct target *t, struct stat *out, nscell_error_t *err)
 {
 	struct stat st, st2;
-	if (fstat(t->fd, &st) < 0)
+	if (fstat(t->fd, out) < 0)
 		return nscell_error_errno(err, errno, "stat %s", t->path);
-	if (!S_ISLNK(st.st_mode))
+	if (!S_ISLNK(out->st_mode))
 		return 0;
 	if (r->no_openat2)
 		return nscell_error_set(err, ELOOP, "%s is a symlink (refused without openat2)", t->path);
@@ -323,6 +322,7 @@ static int follow_target(struct rootfs *r, struct target *t, nscell_error_t *err
 	t->parent = u.parent;
 	t->fd = u.fd;
 	memcpy(t->name, u.name, sizeof t->name);
+	*out = st2;
 	return 0;
 }
 
@@ -346,7 +346,8 @@ int rfs_target(struct rootfs *r, const char *path, enum target_kind kind, struct
 		nscell_error_errno(err, errno, "%s", path);
 		goto fail;
 	}
-	if (follow_target(r, t, err) < 0 || check_target(t, kind, err) < 0)
+	struct stat st;
+	if (follow_target(r, t, &st, err) < 0 || check_target(t, &st, kind, err) < 0)
 		goto fail;
 	return 0;
 fail:
