@@ -43,6 +43,7 @@ void rt_container_free(struct rt_container *c)
 	free(c->id);
 	free(c->bundle);
 	free(c->cgroup);
+	free(c->rootfs);
 	plan_strv_free(c->annotations);
 	memset(c, 0, sizeof *c);
 }
@@ -62,6 +63,7 @@ static int parse_record(struct rt_container *c, const char *text, const char *pa
 	yajl_val created = get(root, "created", yajl_t_number);
 	yajl_val ann = get(root, "annotations", yajl_t_object);
 	yajl_val cgroup = get(root, "cgroup", yajl_t_string);
+	yajl_val rootfs = get(root, "rootfs", yajl_t_string);
 	int rc = 0;
 	if (!id || !bundle || !pid || !start || !YAJL_IS_INTEGER(pid) || !YAJL_IS_INTEGER(start))
 		rc = nscell_error_set(err, EINVAL, "%s: not a state record of nscell-shim", path);
@@ -72,7 +74,8 @@ static int parse_record(struct rt_container *c, const char *text, const char *pa
 		c->start = (unsigned long long)YAJL_GET_INTEGER(start);
 		c->started = YAJL_IS_TRUE(get(root, "started", yajl_t_true));
 		c->created = created && YAJL_IS_INTEGER(created) ? YAJL_GET_INTEGER(created) : 0;
-		if (cgroup && !(c->cgroup = strdup(cgroup->u.string)))
+		if ((cgroup && !(c->cgroup = strdup(cgroup->u.string))) ||
+		    (rootfs && !(c->rootfs = strdup(rootfs->u.string))))
 			rc = nscell_error_set(err, ENOMEM, "out of memory");
 	}
 	if (rc == 0 && ann && ann->u.object.len) {
@@ -160,6 +163,10 @@ int rt_container_save(const struct rt_container *c, nscell_error_t *err)
 	if (c->cgroup) {
 		rt_gen_str(g, "cgroup");
 		rt_gen_str(g, c->cgroup);
+	}
+	if (c->rootfs) {
+		rt_gen_str(g, "rootfs");
+		rt_gen_str(g, c->rootfs);
 	}
 	yajl_gen_map_close(g);
 	_cleanup_free_ char *text = rt_gen_take(g);
@@ -309,14 +316,11 @@ static int dispatch(struct rt_ctx *c, int argc, char **argv, nscell_error_t *err
 {
 	static int (*const fns[])(struct rt_ctx *, int, char **, nscell_error_t *) = {
 		NULL, rt_cmd_create, rt_cmd_start, rt_cmd_state, rt_cmd_kill, rt_cmd_delete,
-		rt_cmd_list,
+		rt_cmd_list, rt_cmd_ps,
 	};
 	if (argc < 1)
 		return nscell_error_set(err, 0, "expected a command: run, create, start, state, "
-					"kill, delete or list (see --help)");
-	/* not in rt_commands: nscell-shim need not hand it over */
-	if (strcmp(argv[0], "ps") == 0)
-		return rt_cmd_ps(c, argc, argv, err);
+					"kill, delete, list or ps (see --help)");
 	for (size_t i = 0; rt_commands[i]; i++) {
 		if (strcmp(argv[0], rt_commands[i]) != 0)
 			continue;

@@ -106,6 +106,7 @@ struct rt_container {
 	long long created;
 	char **annotations;
 	char *cgroup;  /* the container's cgroup path (rt_cgroup_path), NULL for none */
+	char *rootfs;  /* root.path, absolute (what `state` prints), or NULL */
 };
 int rt_container_load(const char *root, const char *id, struct rt_container *c,
 		      nscell_error_t *err);

@@ -7,7 +7,7 @@
 #include "shim/runtime.h"
 
 const char *const rt_commands[] = { "run", "create", "start", "state", "kill", "delete",
-				    "list", NULL };
+				    "list", "ps", NULL };
 /* runc's global options that take a value / take none */
 static const char *const global_value[] = { "--root", "--log", "--log-format", "--criu",
 					    "--rootless", NULL };

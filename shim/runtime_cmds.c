@@ -296,8 +296,10 @@ int rt_cmd_create(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err
 	cr.c.id = strdup(id);
 	cr.c.dir = rt_path(ctx->root, id);
 	cr.c.created = (long long)time(NULL);
+	/* absolute since shim_bundle_load: `state` prints it without the config */
+	cr.c.rootfs = strdup(ctx->s->plan->rootfs);
 	int rc = -1, fifo = -1, rep[2] = { -1, -1 };
-	if (!cr.c.id || !cr.c.dir) {
+	if (!cr.c.id || !cr.c.dir || !cr.c.rootfs) {
 		nscell_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}

@@ -11,13 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "shim/runtime.h"
 #include "shim/runtime_stages.h"
 #include "shim/state.h"
-
-#define STATE_CONFIG_MAX (16u << 20)
 
 static int only_id(int argc, char **argv, const char *name, const char **id, nscell_error_t *err)
 {
@@ -66,30 +63,11 @@ out:
 	return rc;
 }
 
-/* root.path of ROOT/ID/config.json, absolute (the bundle's when relative) */
-static char *container_rootfs(const struct rt_container *c)
-{
-	_cleanup_free_ char *path = rt_path(c->dir, "config.json");
-	_cleanup_free_ char *text = malloc(STATE_CONFIG_MAX);
-	ssize_t n = path && text ? shim_read_small(path, text, STATE_CONFIG_MAX) : -1;
-	yajl_val root = n < 0 ? NULL : yajl_tree_parse(text, NULL, 0);
-	const char *keys[] = { "root", "path", NULL };
-	yajl_val v = yajl_tree_get(root, keys, yajl_t_string);
-	char *out = NULL;
-	if (v && v->u.string[0] == '/')
-		out = strdup(v->u.string);
-	else if (v)
-		out = rt_path(c->bundle, v->u.string);
-	yajl_tree_free(root);
-	return out;
-}
-
 /* the spec's state with runc's own fields (rootfs, created, owner), as
  * `runc state` prints it and containerd's shim reads it */
 static char *state_json(const struct rt_container *c)
 {
 	struct rt_state st = rt_container_state(c);
-	_cleanup_free_ char *rootfs = container_rootfs(c);
 	char created[40];
 	time_t t = (time_t)c->created;
 	strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -100,7 +78,7 @@ static char *state_json(const struct rt_container *c)
 	yajl_gen_map_open(g);
 	const char *const pairs[][2] = { { "ociVersion", "1.0.2" }, { "id", st.id },
 					 { "status", st.status }, { "bundle", st.bundle },
-					 { "rootfs", rootfs ? rootfs : "" },
+					 { "rootfs", c->rootfs ? c->rootfs : "" },
 					 { "created", created }, { "owner", "" } };
 	for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
 		rt_gen_str(g, pairs[i][0]);

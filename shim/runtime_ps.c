@@ -114,18 +114,19 @@ static int ps_table(const pid_t *pids, size_t n, char **args, int nargs, nscell_
 
 int rt_cmd_ps(struct rt_ctx *ctx, int argc, char **argv, nscell_error_t *err)
 {
-	bool json = false;
+	const char *format = "table";
 	int i = 1;
 	if (i < argc && (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--format") == 0) &&
 	    i + 1 < argc) {
-		if (strcmp(argv[i + 1], "json") && strcmp(argv[i + 1], "table"))
-			return nscell_error_set(err, 0, "ps: --format table or json");
-		json = strcmp(argv[i + 1], "json") == 0;
+		format = argv[i + 1];
 		i += 2;
 	} else if (i < argc && strncmp(argv[i], "--format=", 9) == 0) {
-		json = strcmp(argv[i] + 9, "json") == 0;
+		format = argv[i] + 9;
 		i++;
 	}
+	if (strcmp(format, "json") && strcmp(format, "table"))
+		return nscell_error_set(err, 0, "ps: --format '%s': table or json", format);
+	bool json = strcmp(format, "json") == 0;
 	if (i >= argc)
 		return nscell_error_set(err, 0, "ps: expected a container ID");
 	struct rt_container c;

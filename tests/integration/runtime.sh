@@ -126,6 +126,10 @@ run_timed "${RT[@]}" create -b "$C" --pid-file "$SCRATCH/pid" $ID > "$SCRATCH/co
 check "state after create: status created" py 'import json,sys; s=json.load(open(sys.argv[1])); assert s["status"]=="created" and s["id"]==sys.argv[2], s' "$SCRATCH/s1.json" $ID
 check "state: validates (state-schema.json)" state_valid "$SCRATCH/s1.json"
 check "state: the pid of --pid-file, the annotations" py 'import json,sys; s=json.load(open(sys.argv[1])); assert s["pid"]==int(open(sys.argv[2]).read()) and s["annotations"]["x.test"]=="yes", s' "$SCRATCH/s1.json" "$SCRATCH/pid"
+check "state: rootfs, the bundle's root.path made absolute (runc's field)" py 'import json,sys; s=json.load(open(sys.argv[1])); assert s["rootfs"]==sys.argv[2], s' "$SCRATCH/s1.json" "$C/rootfs"
+out=$("${RT[@]}" ps --format=xml $ID 2>&1); rc=$?
+[ "$rc" = 2 ] && contains "ps --format=xml: refused, naming the format" "$out" "--format 'xml': table or json" ||
+	fail "ps --format=xml: exit $rc ($out)"
 lacks "create: the process waits (it has not run)" "$(cat "$SCRATCH/cout")" "started"
 [ "$(cut -d' ' -f1 "$REC" | tr '\n' ' ')" = "createRuntime " ] && ok "create: createRuntime ran, poststart not yet" ||
 	fail "create: hooks $(cut -d' ' -f1 "$REC")"
