@@ -1,5 +1,5 @@
 /* nscell-shim: command line, plan loading, and the one place errors are printed
- * (shim_main: nscell-shim's main, shim/main.c, and nscell-runtime --shim's).
+ * (shim_main: the main of nscell-shim and of nscell-shim-nss, shim/main.c).
  *
  * Verbose mode (one line per step on stderr, each naming the template line
  * that caused it) is on with -v, with NSCELL_DEBUG=1 in the environment, or
