@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
@@ -20,10 +21,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim/shim.h"
@@ -33,7 +34,7 @@
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
-/* Capability numbers the kernel may know beyond libcap's: drop until the
+/* Capability numbers the kernel may know beyond its headers: drop until the
  * kernel says EINVAL. */
 #define CAP_PROBE_MAX 64
 
@@ -78,13 +79,41 @@ static int drop_bounding_set(nscell_error_t *err)
 	return drop_bounding_except(0, err);
 }
 
+/* The effective, permitted and inheritable sets, straight from the kernel
+ * (capget/capset, version 3: two 32-bit words a set). */
+struct cap_sets {
+	uint64_t effective, permitted, inheritable;
+};
+
+static int caps_get(struct cap_sets *c)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	c->effective = (uint64_t)d[1].effective << 32 | d[0].effective;
+	c->permitted = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+	c->inheritable = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
+	return 0;
+}
+
+static int caps_set(const struct cap_sets *c)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		d[i] = (struct __user_cap_data_struct){
+			.effective = (uint32_t)(c->effective >> (32 * i)),
+			.permitted = (uint32_t)(c->permitted >> (32 * i)),
+			.inheritable = (uint32_t)(c->inheritable >> (32 * i)),
+		};
+	return syscall(SYS_capset, &h, d) < 0 ? -1 : 0;
+}
+
 static int check_no_caps(bool bounding, nscell_error_t *err)
 {
-	cap_t now = cap_get_proc(), none = cap_init();
-	int differ = !now || !none || cap_compare(now, none) != 0;
-	cap_free(now);
-	cap_free(none);
-	if (differ)
+	struct cap_sets now;
+	if (caps_get(&now) < 0 || now.effective || now.permitted || now.inheritable)
 		return nscell_error_set(err, 0, "capabilities are still set after dropping them");
 	for (int cap = 0; bounding && cap < CAP_PROBE_MAX; cap++) {
 		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
@@ -99,14 +128,8 @@ static int check_no_caps(bool bounding, nscell_error_t *err)
 /* empty effective, permitted and inheritable sets */
 static int clear_cap_sets(nscell_error_t *err)
 {
-	cap_t none = cap_init();
-	if (!none)
-		return nscell_error_errno(err, errno, "cap_init");
-	int r = cap_set_proc(none);
-	int e = errno;
-	cap_free(none);
-	if (r < 0)
-		return nscell_error_errno(err, e, "clear capabilities");
+	if (caps_set(&(struct cap_sets){ 0 }) < 0)
+		return nscell_error_errno(err, errno, "clear capabilities");
 	return 0;
 }
 
@@ -129,26 +152,10 @@ static uint64_t ambient_of(const struct plan_caps *c, uint64_t known)
 static int set_caps(const struct shim *s, const struct plan_caps *c, uint64_t known,
 		    nscell_error_t *err)
 {
-	cap_t caps = cap_init();
-	int r = caps ? 0 : -1;
-	for (int cap = 0; r == 0 && cap < 64; cap++) {
-		cap_value_t v = cap;
-		uint64_t bit = 1ull << cap;
-		if (!(known & bit))
-			continue;
-		if ((c->permitted & bit) && cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET) < 0)
-			r = -1;
-		if ((c->effective & bit) && cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0)
-			r = -1;
-		if ((c->inheritable & bit) && cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET) < 0)
-			r = -1;
-	}
-	if (r == 0)
-		r = cap_set_proc(caps);
-	int e = errno;
-	cap_free(caps);
-	if (r < 0)
-		return nscell_error_errno(err, e, "set the capabilities the config names");
+	struct cap_sets want = { .effective = c->effective & known, .permitted = c->permitted & known,
+				 .inheritable = c->inheritable & known };
+	if (caps_set(&want) < 0)
+		return nscell_error_errno(err, errno, "set the capabilities the config names");
 	for (int cap = 0; cap < 64; cap++) {
 		uint64_t bit = 1ull << cap;
 		if ((c->ambient & bit) && !(ambient_of(c, known) & bit))
@@ -160,28 +167,16 @@ static int set_caps(const struct shim *s, const struct plan_caps *c, uint64_t kn
 	return 0;
 }
 
-static uint64_t cap_mask(cap_t caps, cap_flag_t flag, uint64_t known)
-{
-	uint64_t m = 0;
-	for (int cap = 0; cap < 64; cap++) {
-		cap_flag_value_t v = CAP_CLEAR;
-		if ((known & (1ull << cap)) && cap_get_flag(caps, cap, flag, &v) == 0 && v == CAP_SET)
-			m |= 1ull << cap;
-	}
-	return m;
-}
-
 /* exactly the config's sets, no more (the self-check of check_no_caps) */
 static int check_caps(const struct plan_caps *c, uint64_t known, bool bounding,
 		      nscell_error_t *err)
 {
-	cap_t now = cap_get_proc();
-	if (!now)
-		return nscell_error_errno(err, errno, "cap_get_proc");
-	bool same = cap_mask(now, CAP_PERMITTED, known) == (c->permitted & known) &&
-		    cap_mask(now, CAP_EFFECTIVE, known) == (c->effective & known) &&
-		    cap_mask(now, CAP_INHERITABLE, known) == (c->inheritable & known);
-	cap_free(now);
+	struct cap_sets now;
+	if (caps_get(&now) < 0)
+		return nscell_error_errno(err, errno, "read the capabilities back");
+	bool same = now.permitted == (c->permitted & known) &&
+		    now.effective == (c->effective & known) &&
+		    now.inheritable == (c->inheritable & known);
 	if (!same)
 		return nscell_error_set(err, 0, "capabilities are not the config's after setting them");
 	for (int cap = 0; cap < 64 && (known & (1ull << cap)); cap++) {
@@ -203,15 +198,9 @@ int creds_init_caps(nscell_error_t *err)
 		return -1;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return nscell_error_errno(err, errno, "clear ambient capabilities");
-	cap_t caps = cap_init();
-	cap_value_t kill_cap = CAP_KILL;
-	int r = !caps || cap_set_flag(caps, CAP_PERMITTED, 1, &kill_cap, CAP_SET) < 0 ||
-			cap_set_flag(caps, CAP_EFFECTIVE, 1, &kill_cap, CAP_SET) < 0 ?
-		-1 : cap_set_proc(caps);
-	int e = errno;
-	cap_free(caps);
-	if (r < 0)
-		return nscell_error_errno(err, e, "keep only CAP_KILL");
+	uint64_t kill = 1ull << CAP_KILL;
+	if (caps_set(&(struct cap_sets){ .effective = kill, .permitted = kill }) < 0)
+		return nscell_error_errno(err, errno, "keep only CAP_KILL");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return nscell_error_errno(err, errno, "set no_new_privs");
 	return 0;
