@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "oci/oci.h"
 #include "shim/runtime.h"
 #include "shim/state.h"
 
@@ -230,6 +232,7 @@ static const char usage_text[] =
 	"  delete [-f] ID              remove a stopped (with -f: any) container\n"
 	"  list [-q] [-f table|json]   the containers under --root\n"
 	"  ps [-f table|json] ID [ARGS]  its processes (ps ARGS, default -ef)\n"
+	"  --version, -v               its version, the spec's, and its C library\n"
 	"--root: the containers' state (default " DEFAULT_ROOT ", unprivileged\n"
 	"$XDG_RUNTIME_DIR/nscell-runtime).  Errors go to stderr and, with --log, to FILE\n"
 	"(one JSON object a line with --log-format json, as runc writes).\n";
@@ -238,9 +241,23 @@ struct globals {
 	const char *root, *log, *log_format;
 };
 
+/* as runc -v, and which C library it runs on (configure picks musl where
+ * it can, "On musl" in Makefile.am), static or not */
+static void print_version(void)
+{
+#ifdef __GLIBC__
+	char libc[32];
+	snprintf(libc, sizeof libc, "glibc %d.%d", __GLIBC__, __GLIBC_MINOR__);
+#else
+	const char *libc = "musl"; /* the only other one configure builds it with */
+#endif
+	printf("nscell-runtime version %s\nspec: %s\nlibc: %s, %s\n", PACKAGE_VERSION, OCI_VERSION,
+	       libc, getauxval(AT_BASE) ? "dynamic" : "static");
+}
+
 static int parse_globals(int argc, char **argv, struct globals *g, nscell_error_t *err)
 {
-	enum { O_ROOT = 0x100, O_LOG, O_LOGFMT, O_IGNORED, O_IGNORED_ARG, O_HELP };
+	enum { O_ROOT = 0x100, O_LOG, O_LOGFMT, O_IGNORED, O_IGNORED_ARG, O_HELP, O_VERSION };
 	static const struct option longopts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "log", required_argument, NULL, O_LOG },
@@ -250,12 +267,13 @@ static int parse_globals(int argc, char **argv, struct globals *g, nscell_error_
 		{ "criu", required_argument, NULL, O_IGNORED_ARG },
 		{ "rootless", required_argument, NULL, O_IGNORED_ARG },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_ROOT: g->root = optarg; break;
 		case O_LOG: g->log = optarg; break;
@@ -266,6 +284,7 @@ static int parse_globals(int argc, char **argv, struct globals *g, nscell_error_
 			break;
 		case O_IGNORED: case O_IGNORED_ARG: break;
 		case 'h': case O_HELP: fputs(usage_text, stdout); exit(0);
+		case 'v': case O_VERSION: print_version(); exit(0);
 		default:
 			return nscell_error_set(err, 0, "unknown option '%s' (see --help)", argv[optind - 1]);
 		}
