@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,4 +73,14 @@ int shim_make_interactive(struct plan *p, nscell_error_t *err)
 		return nscell_error_set(err, ENOMEM, "out of memory");
 	v[n + 1] = NULL;
 	return 0;
+}
+
+void shim_print_libc(FILE *f)
+{
+#ifdef __GLIBC__
+	fprintf(f, "libc: glibc %d.%d", __GLIBC__, __GLIBC_MINOR__);
+#else
+	fputs("libc: musl", f); /* the only other one configure builds with */
+#endif
+	fprintf(f, ", %s\n", getauxval(AT_BASE) ? "dynamic" : "static");
 }

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,18 +240,11 @@ struct globals {
 	const char *root, *log, *log_format;
 };
 
-/* as runc -v, and which C library it runs on (configure picks musl where
- * it can, "On musl" in Makefile.am), static or not */
+/* as runc -v, and which C library it runs on, static or not */
 static void print_version(void)
 {
-#ifdef __GLIBC__
-	char libc[32];
-	snprintf(libc, sizeof libc, "glibc %d.%d", __GLIBC__, __GLIBC_MINOR__);
-#else
-	const char *libc = "musl"; /* the only other one configure builds it with */
-#endif
-	printf("nscell-runtime version %s\nspec: %s\nlibc: %s, %s\n", PACKAGE_VERSION, OCI_VERSION,
-	       libc, getauxval(AT_BASE) ? "dynamic" : "static");
+	printf("nscell-runtime version %s\nspec: %s\n", PACKAGE_VERSION, OCI_VERSION);
+	shim_print_libc(stdout);
 }
 
 static int parse_globals(int argc, char **argv, struct globals *g, nscell_error_t *err)

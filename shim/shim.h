@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "translate/error.h"
@@ -119,6 +120,9 @@ extern const size_t shim_nforwarded_signals;
 void shim_log_start(void);
 /* NSCELL_DEBUG=1, or the trigger file next to the default nscell.conf */
 bool shim_debug_requested(void);
+/* "libc: musl, static" (--version of nscell-shim and nscell-runtime):
+ * configure builds them on musl where it can (Makefile.am, "On musl") */
+void shim_print_libc(FILE *f);
 void shim_log(const struct shim *s, const struct plan_origin *origin, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -57,6 +57,7 @@ static const char usage_text[] =
 	"               default nscell.conf exists\n"
 	"  --keep-fd N  pass file descriptor N to the command (repeatable); systemd's\n"
 	"               LISTEN_FDS are passed on too, with LISTEN_PID rewritten\n"
+	"  --version    its version, and the C library it was built on\n"
 	"Exit status: the command's (128+N when killed by signal N); 2 when the sandbox\n"
 	"could not be built, with one line on stderr saying why.\n";
 
@@ -96,7 +97,7 @@ struct options {
 
 static int parse_options(int argc, char **argv, struct options *o, nscell_error_t *err)
 {
-	enum { OPT_KEEP_FD = 0x100, OPT_HELP, OPT_ENTER, OPT_ROOT };
+	enum { OPT_KEEP_FD = 0x100, OPT_HELP, OPT_ENTER, OPT_ROOT, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "vhost", required_argument, NULL, 's' },
@@ -108,6 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o, nscell_error_
 		{ "enter", no_argument, NULL, OPT_ENTER },
 		{ "root", no_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, fd;
@@ -137,6 +139,10 @@ static int parse_options(int argc, char **argv, struct options *o, nscell_error_
 			break;
 		case 'h': case OPT_HELP:
 			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("nscell-shim version %s\n", PACKAGE_VERSION);
+			shim_print_libc(stdout);
 			exit(0);
 		default:
 			if (optopt && strchr("usf2Cd", optopt))

@@ -1,11 +1,20 @@
 /* fgetpwent_r/fgetgrent_r parse the files themselves: no NSS module is
- * loaded. */
+ * loaded.  musl has neither: pwent.h stands in. */
 #include "identity_files.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __GLIBC__
+#define read_user fgetpwent_r
+#define read_group fgetgrent_r
+#else
+#include "pwent.h"
+#define read_user pwent_read_user
+#define read_group pwent_read_group
+#endif
 
 #define PASSWD_FILE IDENTITY_PASSWD_FILE
 #define GROUP_FILE IDENTITY_GROUP_FILE
@@ -72,7 +81,7 @@ static int next_user(FILE *f, struct passwd *ent, char **buf, size_t *size)
 	for (;;) {
 		long at = ftell(f);
 		struct passwd *res = NULL;
-		int r = *size ? fgetpwent_r(f, ent, *buf, *size, &res) : ERANGE;
+		int r = *size ? read_user(f, ent, *buf, *size, &res) : ERANGE;
 		if (r == ERANGE && grow(buf, size) == 0 && fseek(f, at, SEEK_SET) == 0)
 			continue;
 		if (r == 0 || r == ENOENT)
@@ -87,7 +96,7 @@ static int next_group(FILE *f, struct group *ent, char **buf, size_t *size)
 	for (;;) {
 		long at = ftell(f);
 		struct group *res = NULL;
-		int r = *size ? fgetgrent_r(f, ent, *buf, *size, &res) : ERANGE;
+		int r = *size ? read_group(f, ent, *buf, *size, &res) : ERANGE;
 		if (r == ERANGE && grow(buf, size) == 0 && fseek(f, at, SEEK_SET) == 0)
 			continue;
 		if (r == 0 || r == ENOENT)

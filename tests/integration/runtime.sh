@@ -19,15 +19,15 @@ state_valid() {
 # ---- usage errors: no root needed ----
 
 # --version: runc's first lines, and the C library and linking configure
-# chose (musl, static where musl-gcc is: Makefile.am, "On musl")
+# chose (musl, static where musl-gcc is: Makefile.am, "musl/")
 out=$("$BUILDDIR/nscell-runtime" --version 2>&1)
 grep -qx "nscell-runtime version [0-9][0-9.]*" <<<"$out" && ok "nscell-runtime --version: its version" ||
 	fail "nscell-runtime --version: no version line: $out"
 contains "nscell-runtime --version: the spec's" "$out" "spec: 1.0.2"
-if [ -n "${NSCELL_RUNTIME_LIBC:-}" ]; then
-	grep -qx "libc: $NSCELL_RUNTIME_LIBC.*, $NSCELL_RUNTIME_LINK" <<<"$out" &&
-		ok "nscell-runtime --version: built on $NSCELL_RUNTIME_LIBC, $NSCELL_RUNTIME_LINK" ||
-		fail "nscell-runtime --version: not $NSCELL_RUNTIME_LIBC, $NSCELL_RUNTIME_LINK: $out"
+if [ -n "${NSCELL_LIBC:-}" ]; then
+	grep -qx "libc: $NSCELL_LIBC.*, $NSCELL_RUNTIME_LINK" <<<"$out" &&
+		ok "nscell-runtime --version: built on $NSCELL_LIBC, $NSCELL_RUNTIME_LINK" ||
+		fail "nscell-runtime --version: not $NSCELL_LIBC, $NSCELL_RUNTIME_LINK: $out"
 else
 	skip "nscell-runtime --version: not run by make check (how it was built unknown)"
 fi

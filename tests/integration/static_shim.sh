@@ -17,6 +17,27 @@ host_before=$(host_mounts)
 static=no
 LC_ALL=C readelf -l "$NSCELL_SHIM" | grep -q 'Requesting program interpreter' || static=yes
 diag "nscell-shim static: $static"
+
+# --version: the C library and linking configure chose (musl where
+# musl-gcc is: Makefile.am, "musl/"); nscell-shim-nss is always glibc's,
+# dynamic (it loads NSS modules)
+if [ -n "${NSCELL_LIBC:-}" ]; then
+	out=$("$NSCELL_SHIM" --version 2>&1)
+	grep -qx "libc: $NSCELL_LIBC.*, $NSCELL_SHIM_LINK" <<<"$out" &&
+		ok "nscell-shim --version: built on $NSCELL_LIBC, $NSCELL_SHIM_LINK" ||
+		fail "nscell-shim --version: not $NSCELL_LIBC, $NSCELL_SHIM_LINK: $out"
+	want=no
+	[ "$NSCELL_SHIM_LINK" = static ] && want=yes
+	[ "$static" = "$want" ] && ok "... and the ELF header agrees" ||
+		fail "... the ELF header says static: $static"
+	if [ "$static" = yes ]; then
+		out=$("$(dirname "$NSCELL_SHIM")/nscell-shim-nss" --version 2>&1)
+		grep -qx "libc: glibc.*, dynamic" <<<"$out" && ok "nscell-shim-nss --version: glibc, dynamic" ||
+			fail "nscell-shim-nss --version: $out"
+	fi
+else
+	skip "nscell-shim --version: not run by make check (how it was built unknown)"
+fi
 printf 'user_database = nss\n' > "$SCRATCH/nss.conf"
 printf 'user_database = files\n' > "$SCRATCH/files.conf"
 # what the command reports: identity, files, umask, open fds, and its own exit status

@@ -1,7 +1,10 @@
 /* Unit tests for translate/identity_files.c: when nsswitch.conf lets the
  * files be read directly, and that reading them gives what NSS gives. */
+#include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include "tests/unit/unit.h"
 #include "translate/identity.h"
 #include "translate/identity_files.h"
+#include "translate/pwent.h"
 
 static bool usable(const char *text)
 {
@@ -109,6 +113,106 @@ START_TEST(files_by_id_and_unknown)
 }
 END_TEST
 
+/* ---- pwent.h (musl's stand-in for fgetpwent_r): entry for entry what
+ * glibc's fgetpwent_r and fgetgrent_r give, ERANGE included ---- */
+
+static FILE *db(const char *text)
+{
+	FILE *f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	rewind(f);
+	return f;
+}
+
+static const char passwd_text[] =
+	"root:x:0:0:root:/root:/bin/bash\n"
+	"web1:x:1001:1001:Web One,,,:/home/web1:/bin/sh\n"
+	"empty::1002:1002:::\n"
+	"long:x:1003:1003:a rather long gecos field for a small buffer:/home/long:/bin/sh\n";
+
+START_TEST(pwent_users_as_glibc)
+{
+	FILE *a = db(passwd_text), *b = db(passwd_text);
+	char ba[512], bb[512];
+	struct passwd ea, eb, *ra, *rb;
+	int n = 0, x, y;
+	while ((x = fgetpwent_r(a, &ea, ba, sizeof ba, &ra)) == 0 &&
+	       (y = pwent_read_user(b, &eb, bb, sizeof bb, &rb)) == 0) {
+		ck_assert_ptr_eq(rb, &eb);
+		ck_assert_str_eq(eb.pw_name, ea.pw_name);
+		ck_assert_str_eq(eb.pw_passwd, ea.pw_passwd);
+		ck_assert_int_eq(eb.pw_uid, ea.pw_uid);
+		ck_assert_int_eq(eb.pw_gid, ea.pw_gid);
+		ck_assert_str_eq(eb.pw_gecos, ea.pw_gecos);
+		ck_assert_str_eq(eb.pw_dir, ea.pw_dir);
+		ck_assert_str_eq(eb.pw_shell, ea.pw_shell);
+		ck_assert(eb.pw_name >= bb && eb.pw_shell < bb + sizeof bb); /* in the caller's buffer */
+		n++;
+	}
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(x, ENOENT);
+	ck_assert_int_eq(pwent_read_user(b, &eb, bb, sizeof bb, &rb), ENOENT);
+	ck_assert_ptr_null(rb);
+	fclose(a);
+	fclose(b);
+}
+END_TEST
+
+START_TEST(pwent_user_too_long_is_erange)
+{
+	FILE *f = db(passwd_text);
+	char small[32];
+	struct passwd e, *r;
+	ck_assert_int_eq(pwent_read_user(f, &e, small, sizeof small, &r), 0); /* root fits */
+	long at = ftell(f);
+	ck_assert_int_eq(pwent_read_user(f, &e, small, sizeof small, &r), ERANGE);
+	ck_assert_ptr_null(r);
+	/* read again from where it was, with room: the same entry */
+	char big[256];
+	ck_assert_int_eq(fseek(f, at, SEEK_SET), 0);
+	ck_assert_int_eq(pwent_read_user(f, &e, big, sizeof big, &r), 0);
+	ck_assert_str_eq(e.pw_gecos, "Web One,,,");
+	fclose(f);
+}
+END_TEST
+
+static const char group_text[] =
+	"root:x:0:\n"
+	"www:x:33:web1,web2,web3\n"
+	"solo:*:40:web1\n";
+
+START_TEST(pwent_groups_as_glibc)
+{
+	FILE *a = db(group_text), *b = db(group_text);
+	char ba[512], bb[512];
+	struct group ea, eb, *ra, *rb;
+	int n = 0, x, y;
+	/* an odd start: the member pointers must still be aligned */
+	while ((x = fgetgrent_r(a, &ea, ba, sizeof ba, &ra)) == 0 &&
+	       (y = pwent_read_group(b, &eb, bb + 1, sizeof bb - 1, &rb)) == 0) {
+		ck_assert_str_eq(eb.gr_name, ea.gr_name);
+		ck_assert_str_eq(eb.gr_passwd, ea.gr_passwd);
+		ck_assert_int_eq(eb.gr_gid, ea.gr_gid);
+		ck_assert_int_eq((uintptr_t)eb.gr_mem % sizeof(char *), 0);
+		size_t i = 0;
+		for (; ea.gr_mem[i]; i++)
+			ck_assert_str_eq(eb.gr_mem[i], ea.gr_mem[i]);
+		ck_assert_ptr_null(eb.gr_mem[i]);
+		n++;
+	}
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(x, ENOENT);
+	ck_assert_int_eq(pwent_read_group(b, &eb, bb, sizeof bb, &rb), ENOENT);
+	/* three members do not fit in 40 bytes */
+	rewind(b);
+	ck_assert_int_eq(pwent_read_group(b, &eb, bb, sizeof bb, &rb), 0);
+	ck_assert_int_eq(pwent_read_group(b, &eb, bb, 40, &rb), ERANGE);
+	fclose(a);
+	fclose(b);
+}
+END_TEST
+
 static Suite *identity_suite(void)
 {
 	Suite *s = suite_create("identity");
@@ -117,6 +221,9 @@ static Suite *identity_suite(void)
 	tcase_add_test(tc, nsswitch_other_sources);
 	tcase_add_test(tc, files_agree_with_nss);
 	tcase_add_test(tc, files_by_id_and_unknown);
+	tcase_add_test(tc, pwent_users_as_glibc);
+	tcase_add_test(tc, pwent_user_too_long_is_erange);
+	tcase_add_test(tc, pwent_groups_as_glibc);
 	suite_add_tcase(s, tc);
 	return s;
 }
