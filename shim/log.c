@@ -1,5 +1,6 @@
 /* What nscell-shim's main.c and libnscell share besides the launch code:
- * the verbose log, the signals passed on, the interactive shell's -i.
+ * the verbose log, the signals passed on, the interactive shell's -i (and
+ * the libc line of nscell-shim's and nscell-runtime's --version).
  * (Moved out of main.c so that libnscell.a holds every object but main.o.) */
 #include <errno.h>
 #include <stdarg.h>
