@@ -121,7 +121,7 @@ void shim_log_start(void);
 /* NSCELL_DEBUG=1, or the trigger file next to the default nscell.conf */
 bool shim_debug_requested(void);
 /* "libc: musl, static" (--version of nscell-shim and nscell-runtime):
- * configure builds them on musl where it can (Makefile.am, "On musl") */
+ * configure builds them on musl where it can (Makefile.am, "musl/") */
 void shim_print_libc(FILE *f);
 void shim_log(const struct shim *s, const struct plan_origin *origin, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

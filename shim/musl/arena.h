@@ -1,13 +1,13 @@
-/* A small single-threaded allocator for nscell-runtime on musl
- * (shim/musl/malloc.c makes it the program's malloc).  musl's own malloc
+/* A small single-threaded allocator for nscell-shim and nscell-runtime
+ * on musl (shim/musl/malloc.c makes it the programs' malloc).  musl's own malloc
  * (mallocng) maps and unmaps small groups as it goes, which made parsing a
  * bundle's config.json twice as slow as under glibc; this one carves
  * power-of-two blocks out of 1 MiB chunks and keeps freed ones on a list
  * per size, and maps only what is larger than the largest class.
  *
  * Every block has a 16-byte header in front of it holding its capacity,
- * so blocks are 16-byte aligned like malloc's.  Not thread-safe: the
- * runtime has one thread. */
+ * so blocks are 16-byte aligned like malloc's.  Not thread-safe: both
+ * programs have one thread. */
 #ifndef NSCELL_MUSL_ARENA_H
 #define NSCELL_MUSL_ARENA_H
 

@@ -1,8 +1,8 @@
-/* nscell-runtime on musl: the allocator of arena.h as the program's malloc
- * (musl lets a static program replace it).  The aligned allocators are
- * here too, so that musl's, which would hand free() blocks of its own
- * malloc, are never linked; nothing in the runtime asks for more than
- * malloc's 16-byte alignment. */
+/* nscell-shim and nscell-runtime on musl: the allocator of arena.h as
+ * their malloc (musl lets a static program replace it).  The aligned
+ * allocators are here too, so that musl's, which would hand free() blocks
+ * of its own malloc, are never linked; nothing in either program asks for
+ * more than malloc's 16-byte alignment. */
 #include <errno.h>
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
-/* Unit tests for shim/musl/arena.c, nscell-runtime's malloc on musl:
- * alignment, blocks that do not overlap, reuse of freed blocks, realloc
+/* Unit tests for shim/musl/arena.c, the malloc of nscell-shim and
+ * nscell-runtime on musl: alignment, blocks that do not overlap, reuse of freed blocks, realloc
  * keeping the contents, calloc zeroing reused memory, large blocks
  * unmapped on free, and ENOMEM instead of a wrapped size.  Built against
  * glibc (the functions have their own names), so they run everywhere. */
