@@ -7,13 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __GLIBC__
-#define read_user fgetpwent_r
-#define read_group fgetgrent_r
-#else
+#ifndef __GLIBC__
 #include "pwent.h"
-#define read_user pwent_read_user
-#define read_group pwent_read_group
 #endif
 
 #define PASSWD_FILE IDENTITY_PASSWD_FILE
@@ -74,6 +69,7 @@ static int grow(char **buf, size_t *size)
 	return 0;
 }
 
+#ifdef __GLIBC__
 /* The next entry in ent, its strings in *buf (grown while an entry does
  * not fit, reading the entry again): 1, 0 at the end, -1 with errno. */
 static int next_user(FILE *f, struct passwd *ent, char **buf, size_t *size)
@@ -81,7 +77,7 @@ static int next_user(FILE *f, struct passwd *ent, char **buf, size_t *size)
 	for (;;) {
 		long at = ftell(f);
 		struct passwd *res = NULL;
-		int r = *size ? read_user(f, ent, *buf, *size, &res) : ERANGE;
+		int r = *size ? fgetpwent_r(f, ent, *buf, *size, &res) : ERANGE;
 		if (r == ERANGE && grow(buf, size) == 0 && fseek(f, at, SEEK_SET) == 0)
 			continue;
 		if (r == 0 || r == ENOENT)
@@ -96,7 +92,7 @@ static int next_group(FILE *f, struct group *ent, char **buf, size_t *size)
 	for (;;) {
 		long at = ftell(f);
 		struct group *res = NULL;
-		int r = *size ? read_group(f, ent, *buf, *size, &res) : ERANGE;
+		int r = *size ? fgetgrent_r(f, ent, *buf, *size, &res) : ERANGE;
 		if (r == ERANGE && grow(buf, size) == 0 && fseek(f, at, SEEK_SET) == 0)
 			continue;
 		if (r == 0 || r == ENOENT)
@@ -105,6 +101,34 @@ static int next_group(FILE *f, struct group *ent, char **buf, size_t *size)
 		return -1;
 	}
 }
+#else
+/* The same on musl, which has no _r functions: its entry copied
+ * (pwent.h), the buffer grown while it does not fit; no ftell and fseek
+ * per entry, which are system calls on musl. */
+static int next_user(FILE *f, struct passwd *ent, char **buf, size_t *size)
+{
+	errno = 0;
+	const struct passwd *p = fgetpwent(f);
+	if (!p)
+		return ferror(f) ? -1 : 0;
+	while (pwent_copy_user(ent, p, *buf, *size) == ERANGE)
+		if (grow(buf, size) < 0)
+			return errno = ERANGE, -1;
+	return 1;
+}
+
+static int next_group(FILE *f, struct group *ent, char **buf, size_t *size)
+{
+	errno = 0;
+	const struct group *g = fgetgrent(f);
+	if (!g)
+		return ferror(f) ? -1 : 0;
+	while (pwent_copy_group(ent, g, *buf, *size) == ERANGE)
+		if (grow(buf, size) < 0)
+			return errno = ERANGE, -1;
+	return 1;
+}
+#endif
 
 /* a missing file holds no entry */
 #define OPEN_DB(f, path, err)                                                                \

@@ -1,5 +1,4 @@
-/* translate/pwent.h: glibc's fgetpwent_r and fgetgrent_r over fgetpwent
- * and fgetgrent. */
+/* translate/pwent.h: an entry copied into the caller's buffer. */
 #include "pwent.h"
 
 #include <errno.h>
@@ -19,41 +18,24 @@ static char *put(char **at, size_t *left, const char *s)
 	return d;
 }
 
-/* fgetpwent/fgetgrent returned NULL: the end, or a read error */
-static int end_or_error(FILE *f)
+int pwent_copy_user(struct passwd *dst, const struct passwd *src, char *buf, size_t size)
 {
-	return ferror(f) && errno ? errno : ENOENT;
-}
-
-int pwent_read_user(FILE *f, struct passwd *ent, char *buf, size_t size, struct passwd **res)
-{
-	*res = NULL;
-	errno = 0;
-	const struct passwd *p = fgetpwent(f);
-	if (!p)
-		return end_or_error(f);
 	char *at = buf;
 	size_t left = size;
-	*ent = *p;
-	if (!(ent->pw_name = put(&at, &left, p->pw_name)) ||
-	    !(ent->pw_passwd = put(&at, &left, p->pw_passwd)) ||
-	    !(ent->pw_gecos = put(&at, &left, p->pw_gecos)) ||
-	    !(ent->pw_dir = put(&at, &left, p->pw_dir)) ||
-	    !(ent->pw_shell = put(&at, &left, p->pw_shell)))
+	*dst = *src;
+	if (!(dst->pw_name = put(&at, &left, src->pw_name)) ||
+	    !(dst->pw_passwd = put(&at, &left, src->pw_passwd)) ||
+	    !(dst->pw_gecos = put(&at, &left, src->pw_gecos)) ||
+	    !(dst->pw_dir = put(&at, &left, src->pw_dir)) ||
+	    !(dst->pw_shell = put(&at, &left, src->pw_shell)))
 		return ERANGE;
-	*res = ent;
 	return 0;
 }
 
-int pwent_read_group(FILE *f, struct group *ent, char *buf, size_t size, struct group **res)
+int pwent_copy_group(struct group *dst, const struct group *src, char *buf, size_t size)
 {
-	*res = NULL;
-	errno = 0;
-	const struct group *g = fgetgrent(f);
-	if (!g)
-		return end_or_error(f);
 	size_t n = 0;
-	while (g->gr_mem && g->gr_mem[n])
+	while (src->gr_mem && src->gr_mem[n])
 		n++;
 	/* the member pointers first, aligned, then the strings */
 	size_t skip = (alignof(char *) - (uintptr_t)buf % alignof(char *)) % alignof(char *);
@@ -62,15 +44,14 @@ int pwent_read_group(FILE *f, struct group *ent, char *buf, size_t size, struct 
 	char **mem = (char **)(void *)(buf + skip);
 	char *at = (char *)(mem + n + 1);
 	size_t left = size - skip - (n + 1) * sizeof(char *);
-	*ent = *g;
-	if (!(ent->gr_name = put(&at, &left, g->gr_name)) ||
-	    !(ent->gr_passwd = put(&at, &left, g->gr_passwd)))
+	*dst = *src;
+	if (!(dst->gr_name = put(&at, &left, src->gr_name)) ||
+	    !(dst->gr_passwd = put(&at, &left, src->gr_passwd)))
 		return ERANGE;
 	for (size_t i = 0; i < n; i++)
-		if (!(mem[i] = put(&at, &left, g->gr_mem[i])))
+		if (!(mem[i] = put(&at, &left, src->gr_mem[i])))
 			return ERANGE;
 	mem[n] = NULL;
-	ent->gr_mem = mem;
-	*res = ent;
+	dst->gr_mem = mem;
 	return 0;
 }

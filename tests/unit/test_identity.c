@@ -113,8 +113,8 @@ START_TEST(files_by_id_and_unknown)
 }
 END_TEST
 
-/* ---- pwent.h (musl's stand-in for fgetpwent_r): entry for entry what
- * glibc's fgetpwent_r and fgetgrent_r give, ERANGE included ---- */
+/* ---- pwent.h (musl's stand-in for fgetpwent_r): fgetpwent's entry,
+ * copied, is what glibc's fgetpwent_r gives, entry for entry ---- */
 
 static FILE *db(const char *text)
 {
@@ -135,11 +135,11 @@ START_TEST(pwent_users_as_glibc)
 {
 	FILE *a = db(passwd_text), *b = db(passwd_text);
 	char ba[512], bb[512];
-	struct passwd ea, eb, *ra, *rb;
-	int n = 0, x, y;
-	while ((x = fgetpwent_r(a, &ea, ba, sizeof ba, &ra)) == 0 &&
-	       (y = pwent_read_user(b, &eb, bb, sizeof bb, &rb)) == 0) {
-		ck_assert_ptr_eq(rb, &eb);
+	struct passwd ea, eb, *ra;
+	const struct passwd *p;
+	int n = 0;
+	while (fgetpwent_r(a, &ea, ba, sizeof ba, &ra) == 0 && (p = fgetpwent(b))) {
+		ck_assert_int_eq(pwent_copy_user(&eb, p, bb, sizeof bb), 0);
 		ck_assert_str_eq(eb.pw_name, ea.pw_name);
 		ck_assert_str_eq(eb.pw_passwd, ea.pw_passwd);
 		ck_assert_int_eq(eb.pw_uid, ea.pw_uid);
@@ -151,9 +151,7 @@ START_TEST(pwent_users_as_glibc)
 		n++;
 	}
 	ck_assert_int_eq(n, 4);
-	ck_assert_int_eq(x, ENOENT);
-	ck_assert_int_eq(pwent_read_user(b, &eb, bb, sizeof bb, &rb), ENOENT);
-	ck_assert_ptr_null(rb);
+	ck_assert_ptr_null(fgetpwent(b));
 	fclose(a);
 	fclose(b);
 }
@@ -162,16 +160,15 @@ END_TEST
 START_TEST(pwent_user_too_long_is_erange)
 {
 	FILE *f = db(passwd_text);
-	char small[32];
-	struct passwd e, *r;
-	ck_assert_int_eq(pwent_read_user(f, &e, small, sizeof small, &r), 0); /* root fits */
-	long at = ftell(f);
-	ck_assert_int_eq(pwent_read_user(f, &e, small, sizeof small, &r), ERANGE);
-	ck_assert_ptr_null(r);
-	/* read again from where it was, with room: the same entry */
-	char big[256];
-	ck_assert_int_eq(fseek(f, at, SEEK_SET), 0);
-	ck_assert_int_eq(pwent_read_user(f, &e, big, sizeof big, &r), 0);
+	char small[32], big[256];
+	struct passwd e;
+	const struct passwd *p = fgetpwent(f);
+	ck_assert_int_eq(pwent_copy_user(&e, p, small, sizeof small), 0); /* root fits */
+	p = fgetpwent(f);
+	ck_assert_int_eq(pwent_copy_user(&e, p, small, sizeof small), ERANGE);
+	ck_assert_int_eq(pwent_copy_user(&e, p, NULL, 0), ERANGE);
+	/* copied again with room: the same entry, nothing read twice */
+	ck_assert_int_eq(pwent_copy_user(&e, p, big, sizeof big), 0);
 	ck_assert_str_eq(e.pw_gecos, "Web One,,,");
 	fclose(f);
 }
@@ -186,11 +183,12 @@ START_TEST(pwent_groups_as_glibc)
 {
 	FILE *a = db(group_text), *b = db(group_text);
 	char ba[512], bb[512];
-	struct group ea, eb, *ra, *rb;
-	int n = 0, x, y;
-	/* an odd start: the member pointers must still be aligned */
-	while ((x = fgetgrent_r(a, &ea, ba, sizeof ba, &ra)) == 0 &&
-	       (y = pwent_read_group(b, &eb, bb + 1, sizeof bb - 1, &rb)) == 0) {
+	struct group ea, eb, *ra;
+	const struct group *g;
+	int n = 0;
+	while (fgetgrent_r(a, &ea, ba, sizeof ba, &ra) == 0 && (g = fgetgrent(b))) {
+		/* an odd start: the member pointers must still be aligned */
+		ck_assert_int_eq(pwent_copy_group(&eb, g, bb + 1, sizeof bb - 1), 0);
 		ck_assert_str_eq(eb.gr_name, ea.gr_name);
 		ck_assert_str_eq(eb.gr_passwd, ea.gr_passwd);
 		ck_assert_int_eq(eb.gr_gid, ea.gr_gid);
@@ -202,12 +200,14 @@ START_TEST(pwent_groups_as_glibc)
 		n++;
 	}
 	ck_assert_int_eq(n, 3);
-	ck_assert_int_eq(x, ENOENT);
-	ck_assert_int_eq(pwent_read_group(b, &eb, bb, sizeof bb, &rb), ENOENT);
-	/* three members do not fit in 40 bytes */
+	ck_assert_ptr_null(fgetgrent(b));
+	/* three members do not fit in 40 bytes, nor anything in none */
 	rewind(b);
-	ck_assert_int_eq(pwent_read_group(b, &eb, bb, sizeof bb, &rb), 0);
-	ck_assert_int_eq(pwent_read_group(b, &eb, bb, 40, &rb), ERANGE);
+	g = fgetgrent(b);
+	g = fgetgrent(b);
+	ck_assert_str_eq(g->gr_name, "www");
+	ck_assert_int_eq(pwent_copy_group(&eb, g, bb, 40), ERANGE);
+	ck_assert_int_eq(pwent_copy_group(&eb, g, NULL, 0), ERANGE);
 	fclose(a);
 	fclose(b);
 }
